@@ -1,0 +1,74 @@
+/*
+ * config.h - chatd.conf (libconfig syntax) turned into one validated,
+ * immutable struct.  Every key is checked; errors read "FILE:LINE: message".
+ */
+#ifndef CHATD_CONFIG_H
+#define CHATD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "addr.h"
+
+#define EX_CONFIG_ERR 78
+
+enum protocol { PROTO_CHAT, PROTO_ECHO };
+
+enum log_target {
+	LOG_TARGET_AUTO, LOG_TARGET_STDERR, LOG_TARGET_SYSLOG,
+	LOG_TARGET_JOURNAL, LOG_TARGET_FILE
+};
+
+struct listener_conf {
+	char *name;
+	enum protocol protocol;
+	char *bind;		/* as written, for messages */
+	struct addr addr;
+	int backlog;		/* default 511 */
+	unsigned max_clients;	/* 0: only max_connections applies */
+	double idle_timeout;	/* seconds without input; 0: none */
+	char *room;		/* chat: defaults to name */
+	size_t max_line;	/* chat: bytes without CR/LF, default 1024 */
+	size_t max_queue;	/* unsent bytes per client, default 256 KiB */
+	char *motd;		/* chat: NULL or text, lines split at LF */
+	bool announce;		/* chat: join/leave notices, default true */
+	int mode;		/* unix: permission bits, -1: leave as umask made them */
+	int line;		/* where it was defined, for later messages */
+};
+
+struct log_conf {
+	enum log_target target;
+	char *file;		/* LOG_TARGET_FILE only */
+	int level;		/* syslog(3) priority: LOG_ERR .. LOG_DEBUG */
+	int facility;		/* syslog(3) facility, default LOG_DAEMON */
+};
+
+struct config {
+	char *path;		/* NULL for the built-in defaults */
+	char *user;
+	char *group;
+	char *pidfile;
+	double shutdown_timeout;	/* default 5.0 */
+	unsigned max_connections;	/* default 10000 */
+	struct log_conf log;
+	struct listener_conf *listeners;
+	size_t nlisteners;
+};
+
+/* Reads and validates path.  Returns the config, or NULL with
+ * "FILE:LINE: message" (or "FILE: reason") in err. */
+struct config *config_load(const char *path, char *err, size_t errlen);
+
+/* Same for text already in memory; name stands in for the file name and
+ * @include paths resolve against the current directory. */
+struct config *config_parse_string(const char *text, const char *name,
+    char *err, size_t errlen);
+
+/* Built-in defaults: chat on 127.0.0.1:1234, echo on 127.0.0.1:9001. */
+struct config *config_default(void);
+
+void config_free(struct config *);
+
+const struct listener_conf *config_find_listener(const struct config *, const char *name);
+
+#endif
