@@ -1,0 +1,399 @@
+/*
+ * chat.c - the chat protocol: rooms, names, commands, notices.
+ *
+ * Every line is formatted once into a shared msg and queued to each member
+ * of the room; the per-recipient cost is a pointer in its queue.
+ */
+#include "autoconfig.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "chat.h"
+#include "conn.h"
+#include "log.h"
+#include "server.h"
+
+#define NICK_MAX 32
+
+struct room {
+	struct room *next;
+	char *name;
+	unsigned refs;			/* listeners and members */
+	struct conn *first, *last;	/* members in join order */
+	unsigned nmembers;
+};
+
+/* ---- rooms --------------------------------------------------------- */
+
+struct room *chat_room_get(struct server *s, const char *name)
+{
+	struct room *r;
+
+	for (r = s->rooms; r != NULL; r = r->next)
+		if (strcmp(r->name, name) == 0) {
+			r->refs++;
+			return r;
+		}
+	r = calloc(1, sizeof(*r));
+	if (r == NULL || (r->name = strdup(name)) == NULL) {
+		free(r);
+		return NULL;
+	}
+	r->refs = 1;
+	r->next = s->rooms;
+	s->rooms = r;
+	return r;
+}
+
+void chat_room_put(struct server *s, struct room *r)
+{
+	struct room **pp;
+
+	if (--r->refs > 0)
+		return;
+	for (pp = &s->rooms; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == r) {
+			*pp = r->next;
+			break;
+		}
+	free(r->name);
+	free(r);
+}
+
+static void room_broadcast(struct room *r, struct msg *m)
+{
+	for (struct conn *c = r->first; c != NULL; c = c->room_next)
+		conn_send(c, m);
+}
+
+/* Queues m to everyone in c's room and drops the creator's reference. */
+static void to_room(struct conn *c, struct msg *m)
+{
+	if (m == NULL)
+		return;
+	room_broadcast(c->room, m);
+	c->lst->stats.messages++;
+	msg_unref(m);
+}
+
+static void to_client(struct conn *c, struct msg *m)
+{
+	if (m == NULL)
+		return;
+	conn_send(c, m);
+	msg_unref(m);
+}
+
+#define notice(c, ...) to_client((c), msg_notice(__VA_ARGS__))
+
+/* ---- joining and leaving ------------------------------------------- */
+
+static void send_motd(struct conn *c)
+{
+	const char *p = c->lst->conf.motd;
+
+	while (p != NULL && *p != '\0') {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+
+		to_client(c, msg_build((struct iovec[]){ { "* ", 2 },
+		    { (void *)p, n } }, 2));
+		p = nl ? nl + 1 : NULL;
+	}
+}
+
+static void chat_open(struct conn *c)
+{
+	struct room *r = c->lst->room;
+
+	send_motd(c);
+	if (c->lst->conf.announce)
+		room_broadcast(r, msg_notice("%s joined", c->name));
+	/* The newcomer joins after the notice: it does not get its own. */
+	r->refs++;
+	c->room = r;
+	c->room_prev = r->last;
+	c->room_next = NULL;
+	if (r->last != NULL)
+		r->last->room_next = c;
+	else
+		r->first = c;
+	r->last = c;
+	r->nmembers++;
+	c->flags |= CONN_JOINED;
+}
+
+/* Takes c out of its room, telling the others when the listener says so. */
+static void chat_leave(struct conn *c)
+{
+	struct room *r = c->room;
+
+	if (!(c->flags & CONN_JOINED))
+		return;
+	c->flags &= ~CONN_JOINED;
+	if (c->room_prev != NULL)
+		c->room_prev->room_next = c->room_next;
+	else
+		r->first = c->room_next;
+	if (c->room_next != NULL)
+		c->room_next->room_prev = c->room_prev;
+	else
+		r->last = c->room_prev;
+	c->room_prev = c->room_next = NULL;
+	r->nmembers--;
+	if (c->lst->conf.announce)
+		to_room(c, msg_notice("%s left", c->name));
+	chat_room_put(c->lst->srv, r);
+	c->room = NULL;
+}
+
+static void chat_closing(struct conn *c)
+{
+	chat_leave(c);
+}
+
+static void chat_farewell(struct conn *c, const char *text)
+{
+	notice(c, "%s", text);
+}
+
+/* ---- commands ------------------------------------------------------ */
+
+static bool is_blank(char ch)
+{
+	return ch == ' ' || ch == '\t';
+}
+
+static bool valid_nick(const char *s, size_t n)
+{
+	if (n == 0 || n > NICK_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		    (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-'))
+			return false;
+	}
+	return true;
+}
+
+static bool nick_taken(const struct conn *self, const char *s, size_t n)
+{
+	for (const struct conn *o = self->room->first; o != NULL; o = o->room_next)
+		if (o != self && o->namelen == n && strncasecmp(o->name, s, n) == 0)
+			return true;
+	return false;
+}
+
+static void cmd_nick(struct conn *c, const char *arg, size_t n)
+{
+	char old[CONN_NAME_MAX];
+
+	if (n == 0) {
+		notice(c, "error: usage: /nick NAME");
+		return;
+	}
+	if (!valid_nick(arg, n)) {
+		notice(c, "error: invalid nickname");
+		return;
+	}
+	if (nick_taken(c, arg, n)) {
+		notice(c, "error: nickname in use");
+		return;
+	}
+	memcpy(old, c->name, c->namelen + 1u);
+	memcpy(c->name, arg, n);
+	c->name[n] = '\0';
+	c->namelen = (uint8_t)n;
+	log_info("%s: %s is now known as %s", c->lst->conf.name, old, c->name);
+	to_room(c, msg_notice("%s is now known as %s", old, c->name));
+}
+
+static void cmd_who(struct conn *c, const char *arg, size_t n)
+{
+	struct msg *m;
+	size_t len = 2 + 7, i = 0;	/* "* users: " minus the first ", " */
+	char *p;
+
+	(void)arg;
+	(void)n;
+	for (const struct conn *o = c->room->first; o != NULL; o = o->room_next)
+		len += o->namelen + 2u;
+	m = msg_new(len + 2);
+	if (m == NULL)
+		return;
+	p = m->data;
+	memcpy(p, "* users: ", 9);
+	p += 9;
+	for (const struct conn *o = c->room->first; o != NULL; o = o->room_next, i++) {
+		if (i > 0) {
+			memcpy(p, ", ", 2);
+			p += 2;
+		}
+		memcpy(p, o->name, o->namelen);
+		p += o->namelen;
+	}
+	memcpy(p, "\r\n", 2);
+	m->len = (uint32_t)(p + 2 - m->data);
+	to_client(c, m);
+}
+
+static void cmd_me(struct conn *c, const char *arg, size_t n)
+{
+	if (n == 0) {
+		notice(c, "error: usage: /me TEXT");
+		return;
+	}
+	to_room(c, msg_build((struct iovec[]){ { "* ", 2 },
+	    { c->name, c->namelen }, { " ", 1 }, { (void *)arg, n } }, 4));
+}
+
+static void cmd_help(struct conn *c, const char *arg, size_t n)
+{
+	static const char *const lines[] = {
+		"commands:",
+		"/nick NAME   take a nickname (1-32 of A-Z a-z 0-9 _ . -)",
+		"/who         list the people in this room",
+		"/me TEXT     say TEXT as an action",
+		"/quit        leave (also /exit)",
+		"/help        this text",
+	};
+
+	(void)arg;
+	(void)n;
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		notice(c, "%s", lines[i]);
+}
+
+static void cmd_quit(struct conn *c, const char *arg, size_t n)
+{
+	(void)arg;
+	(void)n;
+	notice(c, "bye");
+	chat_leave(c);
+	conn_close_after_flush(c, "quit");
+}
+
+static const struct command {
+	const char *name;
+	void (*run)(struct conn *, const char *arg, size_t n);
+} commands[] = {
+	{ "nick", cmd_nick },
+	{ "who", cmd_who },
+	{ "me", cmd_me },
+	{ "help", cmd_help },
+	{ "quit", cmd_quit },
+	{ "exit", cmd_quit },
+};
+
+/* line starts with '/': finds the command by its name (up to the first
+ * blank, ASCII case ignored) and passes the trimmed rest. */
+static void run_command(struct conn *c, const char *line, size_t n)
+{
+	size_t name_len = 0, a = 0;
+
+	while (1 + name_len < n && !is_blank(line[1 + name_len]))
+		name_len++;
+	a = 1 + name_len;
+	while (a < n && is_blank(line[a]))
+		a++;
+	while (n > a && is_blank(line[n - 1]))
+		n--;
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strlen(commands[i].name) == name_len &&
+		    strncasecmp(commands[i].name, line + 1, name_len) == 0) {
+			commands[i].run(c, line + a, n - a);
+			return;
+		}
+	notice(c, "error: unknown command");
+}
+
+static void handle_line(struct conn *c, const char *line, size_t n)
+{
+	if (n == 0)
+		return;
+	if (log_get_level() >= LOG_DEBUG) {
+		char esc[256];
+
+		log_debug("%s: %s says %s", c->lst->conf.name, c->name,
+		    log_escape(line, n, esc, sizeof(esc)));
+	}
+	if (line[0] == '/') {
+		run_command(c, line, n);
+		return;
+	}
+	to_room(c, msg_build((struct iovec[]){ { c->name, c->namelen },
+	    { ": ", 2 }, { (void *)line, n } }, 3));
+}
+
+static bool still_listening(const struct conn *c)
+{
+	return !(c->flags & (CONN_CLOSED | CONN_CLOSING | CONN_DOOMED));
+}
+
+/* Frames data and handles each line; returns the bytes not yet part of
+ * a complete line. */
+static size_t handle_lines(struct conn *c, const char *data, size_t len)
+{
+	while (len > 0 && still_listening(c)) {
+		const char *line;
+		size_t linelen, used;
+		enum frame_result r = framer_next(&c->framer, data, len, &line,
+		    &linelen, &used);
+
+		if (r == FRAME_LINE)
+			handle_line(c, line, linelen);
+		else if (r == FRAME_TOOLONG)
+			notice(c, "error: line too long");
+		data += used;
+		len -= used;
+		if (r == FRAME_NEED_MORE)
+			break;
+	}
+	return still_listening(c) ? len : 0;
+}
+
+static void chat_input(struct conn *c, const char *data, size_t len)
+{
+	size_t rest;
+
+	if (buffer_len(&c->in) == 0) {
+		/* Common case: whole lines straight from the read buffer. */
+		rest = handle_lines(c, data, len);
+		if (rest > 0 && buffer_append(&c->in, data + len - rest, rest) == -1)
+			conn_close(c, "out of memory");
+		return;
+	}
+	if (buffer_append(&c->in, data, len) == -1) {
+		conn_close(c, "out of memory");
+		return;
+	}
+	rest = handle_lines(c, buffer_data(&c->in), buffer_len(&c->in));
+	buffer_consume(&c->in, buffer_len(&c->in) - rest);
+}
+
+static void chat_eof(struct conn *c)
+{
+	const char *line;
+	size_t n;
+
+	if (still_listening(c) &&
+	    framer_finish(&c->framer, buffer_data(&c->in), buffer_len(&c->in),
+	    &line, &n) == FRAME_LINE)
+		handle_line(c, line, n);
+	buffer_free(&c->in);
+	chat_leave(c);
+	conn_close_after_flush(c, "client closed");
+}
+
+const struct proto_ops chat_ops = {
+	.open = chat_open,
+	.input = chat_input,
+	.eof = chat_eof,
+	.closing = chat_closing,
+	.farewell = chat_farewell,
+};

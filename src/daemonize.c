@@ -1,0 +1,101 @@
+/*
+ * daemonize.c - detaching from the terminal and the pidfile.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "daemonize.h"
+#include "log.h"
+
+int daemonize(void)
+{
+	pid_t pid;
+	int fd;
+
+	pid = fork();
+	if (pid == -1)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	if (setsid() == -1)
+		return -1;
+	/* The second fork makes sure we can never reacquire a terminal. */
+	pid = fork();
+	if (pid == -1)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	if (chdir("/") == -1)
+		return -1;
+	umask(022);
+	fd = open("/dev/null", O_RDWR);
+	if (fd == -1)
+		return -1;
+	dup2(fd, STDIN_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	dup2(fd, STDERR_FILENO);
+	if (fd > STDERR_FILENO)
+		close(fd);
+	return 0;
+}
+
+static pid_t read_pid(const char *path)
+{
+	char buf[32];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	long v;
+
+	if (fd == -1)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	v = strtol(buf, NULL, 10);
+	return v > 0 ? (pid_t)v : 0;
+}
+
+int pidfile_write(const char *path)
+{
+	char buf[32];
+	pid_t old = read_pid(path);
+	int fd, len;
+
+	if (old > 0 && old != getpid() && (kill(old, 0) == 0 || errno == EPERM)) {
+		log_warnx("pidfile %s: chatd is already running as pid %ld", path, (long)old);
+		return -1;
+	}
+	if (old > 0)
+		unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd == -1) {
+		log_warn("pidfile %s", path);
+		return -1;
+	}
+	len = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (write(fd, buf, (size_t)len) != len) {
+		log_warn("pidfile %s", path);
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+void pidfile_remove(const char *path)
+{
+	if (path != NULL && read_pid(path) == getpid() && unlink(path) == -1)
+		log_warn("cannot remove pidfile %s", path);
+}

@@ -1,0 +1,301 @@
+/*
+ * main.c - options, the start-up order, signals, and the main loop.
+ *
+ * Start-up: read the config, bind or adopt every listener, detach (-d),
+ * write the pidfile, drop privileges, then report readiness.  Signals
+ * arrive as loop events: TERM/INT shut down gracefully (a second one
+ * exits at once), HUP reloads, USR1 logs statistics.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "activation.h"
+#include "config.h"
+#include "daemonize.h"
+#include "log.h"
+#include "notify.h"
+#include "privdrop.h"
+#include "selector.h"
+#include "server.h"
+
+#define EX_OK_ 0
+#define EX_USAGE_ 64
+#define EX_OSERR_ 71
+#define EX_CONFIG_ 78
+#define DEFAULT_CONFIG SYSCONFDIR "/chatd.conf"
+#define DEFAULT_PIDFILE RUNSTATEDIR "/chatd.pid"
+
+struct options {
+	const char *config;
+	const char *pidfile;
+	int explicit_config;
+	int detach;
+	int test_only;
+	int verbose;
+};
+
+static struct server server;
+static const char *active_pidfile;
+static struct sel_timer *watchdog_timer;
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: chatd [-dhtVv] [-c file] [-p pidfile]\n");
+}
+
+static void version(void)
+{
+	printf("chatd %s\n", PACKAGE_VERSION);
+	printf("selector: %s\n", selector_backend_name());
+	printf("activation: %s\n", activation_features());
+#ifdef HAVE_LIBSYSTEMD
+	printf("systemd: yes (sd_notify, journal, socket activation names)\n");
+#else
+	printf("systemd: no (LISTEN_FDS read directly; no journal, no sd_notify)\n");
+#endif
+#ifdef HAVE_LAUNCHD
+	printf("launchd: yes\n");
+#else
+	printf("launchd: no\n");
+#endif
+	printf("config: %s\n", DEFAULT_CONFIG);
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	o->config = DEFAULT_CONFIG;
+	while ((ch = getopt(argc, argv, "c:dhp:tVv")) != -1) {
+		switch (ch) {
+		case 'c':
+			o->config = optarg;
+			o->explicit_config = 1;
+			break;
+		case 'd':
+			o->detach = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(EX_OK_);
+		case 'p':
+			o->pidfile = optarg;
+			break;
+		case 't':
+			o->test_only = 1;
+			break;
+		case 'V':
+			version();
+			exit(EX_OK_);
+		case 'v':
+			o->verbose++;
+			break;
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "chatd: unexpected argument: %s\n", argv[optind]);
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+/* The default file may be absent (built-in defaults serve); a file
+ * named with -c must exist. */
+static struct config *load_config(const struct options *o, char *err, size_t errlen)
+{
+	if (!o->explicit_config && access(o->config, F_OK) == -1 && errno == ENOENT)
+		return config_default();
+	return config_load(o->config, err, errlen);
+}
+
+/* ---- signals ------------------------------------------------------- */
+
+static void on_terminate(struct selector *sel, int signo, void *arg)
+{
+	struct server *s = arg;
+
+	(void)sel;
+	if (s->state == SERVER_STOPPING) {
+		log_notice("second %s: exiting now", strsignal(signo));
+		pidfile_remove(active_pidfile);
+		_exit(1);
+	}
+	log_notice("%s: shutting down gracefully", strsignal(signo));
+	notify_stopping();
+	server_stop_graceful(s);
+}
+
+static void on_reload(struct selector *sel, int signo, void *arg)
+{
+	struct server *s = arg;
+	char err[1024];
+	struct config *cfg;
+
+	(void)sel;
+	(void)signo;
+	if (s->state != SERVER_RUNNING)
+		return;
+	notify_reloading();
+	log_reopen();
+	cfg = s->config_path != NULL ? config_load(s->config_path, err, sizeof(err)) :
+	    config_default();
+	if (cfg == NULL) {
+		log_msg(LOG_ERR, "reload failed, keeping the running configuration: %s", err);
+		notify_ready(s->nconns);
+		return;
+	}
+	if (log_configure(&cfg->log, s->detached, s->verbose) == -1)
+		log_warnx("keeping the previous log target");
+	server_apply_config(s, cfg);
+	log_notice("configuration reloaded from %s",
+	    s->config_path ? s->config_path : "built-in defaults");
+	notify_ready(s->nconns);
+}
+
+static void on_stats(struct selector *sel, int signo, void *arg)
+{
+	(void)sel;
+	(void)signo;
+	server_log_stats(arg);
+	notify_status(((struct server *)arg)->nconns);
+}
+
+static void on_watchdog(struct selector *sel, void *arg)
+{
+	(void)sel;
+	(void)arg;
+	notify_watchdog();
+	selector_timer_arm(watchdog_timer, notify_watchdog_ms() / 2);
+}
+
+static int setup_signals(struct server *s)
+{
+	signal(SIGPIPE, SIG_IGN);
+	return selector_signal(s->sel, SIGTERM, on_terminate, s) |
+	    selector_signal(s->sel, SIGINT, on_terminate, s) |
+	    selector_signal(s->sel, SIGHUP, on_reload, s) |
+	    selector_signal(s->sel, SIGUSR1, on_stats, s);
+}
+
+/* ---- start-up ------------------------------------------------------ */
+
+/* Connections are descriptors: take the whole hard limit we are allowed. */
+static void raise_fd_limit(unsigned want)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)want + 32)
+		log_msg(LOG_WARNING, "max_connections is %u but only %llu descriptors are "
+		    "allowed; accept will back off when they run out", want,
+		    (unsigned long long)rl.rlim_cur);
+}
+
+static int become_daemon(const struct options *o, struct config *cfg)
+{
+	const char *pidfile = o->pidfile;
+
+	if (o->detach) {
+		if (pidfile == NULL)
+			pidfile = cfg->pidfile != NULL ? cfg->pidfile : DEFAULT_PIDFILE;
+		if (daemonize() == -1) {
+			log_warn("cannot detach");
+			return -1;
+		}
+	}
+	if (pidfile != NULL) {
+		if (pidfile_write(pidfile) == -1)
+			return -1;
+		active_pidfile = pidfile;
+	}
+	return 0;
+}
+
+static void start_watchdog(struct server *s)
+{
+	long ms = notify_watchdog_ms();
+
+	if (ms <= 0)
+		return;
+	watchdog_timer = selector_timer_new(s->sel, on_watchdog, s);
+	if (watchdog_timer != NULL)
+		selector_timer_arm(watchdog_timer, ms / 2);
+}
+
+static int run(const struct options *o, struct config *cfg)
+{
+	struct server *s = &server;
+
+	s->config_path = cfg->path;
+	s->verbose = o->verbose;
+	s->detached = o->detach;
+	if (log_configure(&cfg->log, o->detach, o->verbose) == -1)
+		log_warnx("logging to stderr instead");
+	raise_fd_limit(cfg->max_connections);
+	s->sel = selector_new();
+	if (s->sel == NULL || setup_signals(s) != 0) {
+		log_warn("cannot set up the event loop");
+		return EX_OSERR_;
+	}
+	if (server_start(s, cfg) == -1)
+		return EX_OSERR_;
+	if (become_daemon(o, cfg) == -1)
+		return EX_OSERR_;
+	if (privdrop(cfg->user, cfg->group) == -1)
+		return EX_OSERR_;
+	start_watchdog(s);
+	log_notice("chatd %s ready (%s)", PACKAGE_VERSION, selector_backend_name());
+	notify_ready(s->nconns);
+	if (selector_run(s->sel) == -1) {
+		log_warn("event loop failed");
+		s->exit_code = EX_OSERR_;
+	}
+	log_notice("chatd stopped");
+	return s->exit_code;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	struct config *cfg;
+	char err[1024];
+	int rc;
+
+	if (parse_options(argc, argv, &o) == -1)
+		return EX_USAGE_;
+	log_init_early(o.verbose);
+	cfg = load_config(&o, err, sizeof(err));
+	if (cfg == NULL) {
+		fprintf(stderr, "%s\n", err);
+		return EX_CONFIG_;
+	}
+	if (o.test_only) {
+		printf("configuration OK\n");
+		config_free(cfg);
+		return EX_OK_;
+	}
+	rc = run(&o, cfg);
+	pidfile_remove(active_pidfile);
+	server_free(&server);
+	selector_timer_free(watchdog_timer);
+	selector_free(server.sel);
+	log_close();
+	return rc;
+}

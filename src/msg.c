@@ -1,0 +1,170 @@
+/*
+ * msg.c - shared messages and the queues that point at them.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include "msg.h"
+
+#define OUTQ_MIN 8
+#define OUTQ_IOV 64		/* far below IOV_MAX everywhere */
+#define NOTICE_MAX 2048
+
+struct msg *msg_new(size_t len)
+{
+	struct msg *m;
+
+	if (len > UINT32_MAX - sizeof(*m))
+		return NULL;
+	m = malloc(sizeof(*m) + len);
+	if (m == NULL)
+		return NULL;
+	m->refs = 1;
+	m->len = (uint32_t)len;
+	return m;
+}
+
+struct msg *msg_build(const struct iovec *parts, int nparts)
+{
+	size_t len = 2;
+	struct msg *m;
+	char *p;
+
+	for (int i = 0; i < nparts; i++)
+		len += parts[i].iov_len;
+	m = msg_new(len);
+	if (m == NULL)
+		return NULL;
+	p = m->data;
+	for (int i = 0; i < nparts; i++) {
+		if (parts[i].iov_len > 0)
+			memcpy(p, parts[i].iov_base, parts[i].iov_len);
+		p += parts[i].iov_len;
+	}
+	p[0] = '\r';
+	p[1] = '\n';
+	return m;
+}
+
+struct msg *msg_notice(const char *fmt, ...)
+{
+	char text[NOTICE_MAX];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return NULL;
+	if ((size_t)n >= sizeof(text))
+		n = sizeof(text) - 1;
+	return msg_build((struct iovec[]){ { "* ", 2 }, { text, (size_t)n } }, 2);
+}
+
+void msg_unref(struct msg *m)
+{
+	if (m != NULL && --m->refs == 0)
+		free(m);
+}
+
+static int outq_grow(struct outq *q)
+{
+	uint32_t cap = q->cap ? q->cap * 2 : OUTQ_MIN;
+	struct msg **r = malloc((size_t)cap * sizeof(*r));
+
+	if (r == NULL)
+		return -1;
+	/* Unroll the ring into the new array so head starts at 0. */
+	for (uint32_t i = 0; i < q->count; i++)
+		r[i] = q->ring[(q->head + i) % q->cap];
+	free(q->ring);
+	q->ring = r;
+	q->cap = cap;
+	q->head = 0;
+	return 0;
+}
+
+int outq_push(struct outq *q, struct msg *m)
+{
+	if (q->count == q->cap && outq_grow(q) == -1)
+		return -1;
+	q->ring[(q->head + q->count) % q->cap] = msg_ref(m);
+	q->count++;
+	q->bytes += m->len;
+	return 0;
+}
+
+static void outq_drop_head(struct outq *q)
+{
+	msg_unref(q->ring[q->head]);
+	q->head = (q->head + 1) % q->cap;
+	q->count--;
+	q->first_off = 0;
+}
+
+/* Releases what the written bytes fully cover. */
+static void outq_advance(struct outq *q, size_t n)
+{
+	q->bytes -= n;
+	while (n > 0) {
+		struct msg *m = q->ring[q->head];
+		size_t left = m->len - q->first_off;
+
+		if (n < left) {
+			q->first_off += (uint32_t)n;
+			return;
+		}
+		n -= left;
+		outq_drop_head(q);
+	}
+}
+
+ssize_t outq_flush(struct outq *q, int fd)
+{
+	struct iovec iov[OUTQ_IOV];
+	ssize_t total = 0;
+
+	while (q->count > 0) {
+		int n = 0;
+		ssize_t w;
+
+		for (uint32_t i = 0; i < q->count && n < OUTQ_IOV; i++, n++) {
+			struct msg *m = q->ring[(q->head + i) % q->cap];
+			size_t off = i == 0 ? q->first_off : 0;
+
+			iov[n].iov_base = m->data + off;
+			iov[n].iov_len = m->len - off;
+		}
+		w = writev(fd, iov, n);
+		if (w == -1) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return total;
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		outq_advance(q, (size_t)w);
+		total += w;
+		if (q->count > 0 && n < OUTQ_IOV)
+			break;	/* short write: the socket buffer is full */
+	}
+	if (q->count == 0)
+		q->head = 0;
+	return total;
+}
+
+void outq_clear(struct outq *q)
+{
+	while (q->count > 0)
+		outq_drop_head(q);
+	free(q->ring);
+	memset(q, 0, sizeof(*q));
+}

@@ -1,0 +1,48 @@
+/*
+ * msg.h - reference-counted messages and per-client output queues.
+ *
+ * A chat line is formatted once and the same msg is queued to every
+ * recipient; a queue holds pointers, and writev(2) sends many queued
+ * messages in one call.  Nothing is copied or allocated per recipient.
+ */
+#ifndef CHATD_MSG_H
+#define CHATD_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+struct msg {
+	uint32_t refs;
+	uint32_t len;
+	char data[];
+};
+
+/* A message of exactly len bytes, to be filled by the caller; refs = 1. */
+struct msg *msg_new(size_t len);
+/* Concatenates the parts and appends CRLF: one allocation per line. */
+struct msg *msg_build(const struct iovec *parts, int nparts);
+/* "* " + printf-formatted text + CRLF. */
+struct msg *msg_notice(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+static inline struct msg *msg_ref(struct msg *m) { m->refs++; return m; }
+void msg_unref(struct msg *);
+
+struct outq {
+	struct msg **ring;	/* allocated on first push */
+	uint32_t head, count, cap;
+	uint32_t first_off;	/* bytes of ring[head] already written */
+	size_t bytes;		/* unsent bytes in the queue */
+};
+
+int outq_push(struct outq *, struct msg *);	/* takes a new reference */
+/* Writes as much as the socket takes.  Returns bytes written (0 when the
+ * socket is full), or -1 with errno on a write error. */
+ssize_t outq_flush(struct outq *, int fd);
+void outq_clear(struct outq *);
+
+#endif
