@@ -77,8 +77,6 @@ if [ ! -f "$root.ok" ]; then
 		rm -rf "$root.tmp"
 		hard "debootstrap failed (log: $cache/debootstrap.log)"
 	fi
-	# No services of the image's own that we do not need at boot.
-	rm -f "$root.tmp/etc/machine-id"; : >"$root.tmp/etc/machine-id"
 	mv "$root.tmp" "$root" && touch "$root.ok"
 	echo "$me: debootstrap took $(( $(date +%s) - t0 )) s"
 else
@@ -141,7 +139,16 @@ while [ $i -lt 300 ]; do
 done
 [ -n "$pid1" ] || { cat "$work/console.log" >&2; hard "container did not start (no systemd under nspawn pid $nspawn_pid)"; }
 
-state=$(timeout 90 nsenter -t "$pid1" -a systemctl is-system-running --wait 2>&1)
+# systemctl fails until PID 1 has its private bus socket: retry that.
+state=
+i=0
+while [ $i -lt 60 ]; do
+	state=$(timeout 90 nsenter -t "$pid1" -a systemctl is-system-running --wait 2>&1)
+	case $state in
+	*"connect to bus"*) sleep 0.5; i=$((i + 1)) ;;
+	*) break ;;
+	esac
+done
 case $state in
 running) ;;
 degraded)

@@ -1,0 +1,114 @@
+/* test_msg.c - shared messages and output queues: reference counts,
+ * writev batching, partial writes, ring growth. */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "msg.h"
+#include "unit.h"
+
+static void build_appends_crlf(void)
+{
+	struct msg *m = msg_build((struct iovec[]){ { "ab", 2 }, { ": ", 2 }, { "c", 1 } }, 3);
+
+	CHECK(m != NULL);
+	CHECK_MEM(m->data, m->len, "ab: c\r\n", 7);
+	msg_unref(m);
+	m = msg_notice("%s joined", "x");
+	CHECK_MEM(m->data, m->len, "* x joined\r\n", 12);
+	msg_unref(m);
+}
+
+static void shared_by_queues(void)
+{
+	struct outq a = { 0 }, b = { 0 };
+	struct msg *m = msg_notice("hi");
+
+	CHECK(outq_push(&a, m) == 0);
+	CHECK(outq_push(&b, m) == 0);
+	CHECK(m->refs == 3);
+	msg_unref(m);
+	CHECK(a.bytes == 6 && b.bytes == 6);
+	outq_clear(&a);
+	CHECK(m->refs == 1);
+	outq_clear(&b);
+}
+
+static size_t drain(int fd, char *buf, size_t cap)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < cap && (n = read(fd, buf + got, cap - got)) > 0)
+		got += (size_t)n;
+	return got;
+}
+
+static void flush_preserves_order_over_partial_writes(void)
+{
+	int sv[2];
+	struct outq q = { 0 };
+	size_t total = 0, got = 0;
+	static char expect[1 << 21], seen[1 << 21];
+	int sz = 4096;
+
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	fcntl(sv[1], F_SETFL, O_NONBLOCK);
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	for (int i = 0; i < 5000; i++) {
+		char text[64];
+		int n = snprintf(text, sizeof(text), "line %d %.*s", i, i % 50,
+		    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+		struct msg *m = msg_build((struct iovec[]){ { text, (size_t)n } }, 1);
+
+		memcpy(expect + total, m->data, m->len);
+		total += m->len;
+		CHECK(outq_push(&q, m) == 0);
+		msg_unref(m);
+	}
+	CHECK(q.bytes == total);
+	while (q.count > 0) {
+		ssize_t w = outq_flush(&q, sv[0]);
+
+		CHECK(w >= 0);
+		got += drain(sv[1], seen + got, sizeof(seen) - got);
+	}
+	got += drain(sv[1], seen + got, sizeof(seen) - got);
+	CHECK(q.bytes == 0);
+	CHECK_MEM(seen, got, expect, total);
+	outq_clear(&q);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void flush_reports_errors(void)
+{
+	int sv[2];
+	struct outq q = { 0 };
+	struct msg *m = msg_notice("x");
+
+	signal(SIGPIPE, SIG_IGN);
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	close(sv[1]);
+	outq_push(&q, m);
+	msg_unref(m);
+	CHECK(outq_flush(&q, sv[0]) == -1);
+	CHECK(errno == EPIPE);
+	outq_clear(&q);
+	close(sv[0]);
+}
+
+int main(void)
+{
+	RUN(build_appends_crlf);
+	RUN(shared_by_queues);
+	RUN(flush_preserves_order_over_partial_writes);
+	RUN(flush_reports_errors);
+	return unit_done("test_msg");
+}
