@@ -81,7 +81,7 @@ struct opts {
 	/* echo */
 	unsigned conns, size, pipeline;
 	/* chat */
-	unsigned clients, senders, never_read, window;
+	unsigned clients, senders, never_read, window, nr_rcvbuf;
 	double rate, line_timeout;
 	enum peer_format fmt;
 	const char *fmt_name;
@@ -430,13 +430,17 @@ static int tcp_socket(void)
 }
 
 static char connect_err[128];
+static int connect_rcvbuf;	/* SO_RCVBUF before connecting, when > 0 */
 
 /* Opens n non-blocking TCP connections to O.dst into fds[] (-1 where one
  * failed), at most inflight handshakes at a time so the server's listen
  * queue never overflows; with nsrc > 0 connection i is bound first to
- * 127.0.0.(1 + i % nsrc).  Returns how many connected. */
+ * 127.0.0.(1 + i % nsrc).  With greeting, a connection also counts as in
+ * flight until the server has sent something on it (left unread): proof
+ * that it was accepted, for servers with a short listen queue that greet
+ * newcomers (ncat --chat).  Returns how many connected. */
 static unsigned connect_all(int *fds, unsigned n, unsigned nsrc, unsigned inflight,
-    double timeout)
+    double timeout, bool greeting)
 {
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 	char *pending = xcalloc(n, 1);
@@ -456,6 +460,9 @@ static unsigned connect_all(int *fds, unsigned n, unsigned nsrc, unsigned inflig
 				snprintf(connect_err, sizeof connect_err, "socket: %s", strerror(errno));
 				continue;
 			}
+			if (connect_rcvbuf > 0)
+				setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &connect_rcvbuf,
+				    sizeof connect_rcvbuf);
 			if (nsrc) {
 				struct sockaddr_in src = { .sin_family = AF_INET };
 				int one = 1;
@@ -488,7 +495,20 @@ static unsigned connect_all(int *fds, unsigned n, unsigned nsrc, unsigned inflig
 			unsigned i = evs[j].data.u32;
 			int err = 0;
 			socklen_t len = sizeof err;
+			if (pending[i] == 2) {		/* the greeting arrived */
+				epoll_ctl(ep, EPOLL_CTL_DEL, fds[i], NULL);
+				pending[i] = 0;
+				npend--;
+				ok++;
+				continue;
+			}
 			getsockopt(fds[i], SOL_SOCKET, SO_ERROR, &err, &len);
+			if (!err && greeting) {
+				struct epoll_event ev = { .events = EPOLLIN, .data.u32 = i };
+				epoll_ctl(ep, EPOLL_CTL_MOD, fds[i], &ev);
+				pending[i] = 2;
+				continue;
+			}
 			epoll_ctl(ep, EPOLL_CTL_DEL, fds[i], NULL);
 			pending[i] = 0;
 			npend--;
@@ -503,7 +523,8 @@ static unsigned connect_all(int *fds, unsigned n, unsigned nsrc, unsigned inflig
 	}
 	for (unsigned i = 0; i < n; i++)
 		if (pending[i]) {
-			snprintf(connect_err, sizeof connect_err, "connect: timed out");
+			snprintf(connect_err, sizeof connect_err, pending[i] == 2 ?
+			    "no greeting from the server" : "connect: timed out");
 			close(fds[i]);
 			fds[i] = -1;
 		}
@@ -524,17 +545,47 @@ static void ep_set(int ep, int op, int fd, uint32_t events, uint32_t id)
 
 enum phase { P_WARM, P_MEASURE, P_DRAIN, P_DONE };
 
+#define MAXCPU 64
+
 struct window {
 	uint64_t t0, t_meas, t_end;	/* run start, measure start, measure end */
 	double cpu0, cpu1;
 	struct srv s0, s1;
+	unsigned long long busy0[MAXCPU], all0[MAXCPU], busy1[MAXCPU], all1[MAXCPU];
+	unsigned ncpu;
 };
+
+/* Per-CPU busy and total ticks from /proc/stat: the kernel's share of
+ * loopback work (softirq) shows there and not in any process's times. */
+static unsigned cpu_ticks(unsigned long long *busy, unsigned long long *all)
+{
+	FILE *f = fopen("/proc/stat", "r");
+	char line[512];
+	unsigned n = 0;
+	if (!f)
+		return 0;
+	while (n < MAXCPU && fgets(line, sizeof line, f)) {
+		unsigned long long v[8] = { 0 };
+		unsigned id;
+		if (strncmp(line, "cpu", 3) || line[3] < '0' || line[3] > '9')
+			continue;
+		if (sscanf(line + 3, "%u %llu %llu %llu %llu %llu %llu %llu %llu", &id,
+		    &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) < 5)
+			continue;
+		all[n] = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
+		busy[n] = all[n] - v[3] - v[4];		/* minus idle and iowait */
+		n++;
+	}
+	fclose(f);
+	return n;
+}
 
 static void window_open(struct window *w, uint64_t now)
 {
 	w->t_meas = now;
 	w->cpu0 = cpu_now();
 	srv_sample(O.server_pid, &w->s0);
+	w->ncpu = cpu_ticks(w->busy0, w->all0);
 }
 
 static void window_close(struct window *w, uint64_t now)
@@ -542,6 +593,8 @@ static void window_close(struct window *w, uint64_t now)
 	w->t_end = now;
 	w->cpu1 = cpu_now();
 	srv_sample(O.server_pid, &w->s1);
+	if (cpu_ticks(w->busy1, w->all1) != w->ncpu)
+		w->ncpu = 0;
 }
 
 static double window_secs(const struct window *w)
@@ -559,6 +612,13 @@ static void json_window(const struct window *w)
 		jint("server_rss_kb", w->s1.rss_kb);
 		jint("server_hwm_kb", w->s1.hwm_kb);
 	}
+	jsep("cpus_busy");
+	japp("[");
+	for (unsigned i = 0; i < w->ncpu; i++) {
+		unsigned long long a = w->all1[i] - w->all0[i], b = w->busy1[i] - w->busy0[i];
+		japp("%s%.3f", i ? "," : "", a ? (double)b / (double)a : 0.0);
+	}
+	japp("]");
 }
 
 /* ------------------------------------------------------------------ */
@@ -718,7 +778,7 @@ static int run_echo(void)
 	e->ep = epoll_create1(EPOLL_CLOEXEC);
 
 	uint64_t tc = now_ns();
-	unsigned up = connect_all(fds, O.conns, O.src_addrs, O.inflight, O.timeout);
+	unsigned up = connect_all(fds, O.conns, O.src_addrs, O.inflight, O.timeout, false);
 	double connect_s = (double)(now_ns() - tc) / 1e9;
 	if (up < O.conns) {
 		fprintf(stderr, "chatd-bench: echo: only %u of %u connections: %s\n",
@@ -1290,9 +1350,16 @@ static int run_chat(void)
 	uint64_t tc = now_ns();
 	int *fds = xcalloc(ch->nall, sizeof *fds);
 	unsigned up = 0;
-	if (K)
-		up += connect_all(fds + C, K, O.src_addrs, O.inflight, O.timeout);
-	up += connect_all(fds, C, O.src_addrs, O.inflight, O.timeout);
+	bool greet = O.fmt == FMT_NCAT;	/* ncat: listen(fd, 10), greets each newcomer */
+	unsigned infl = greet && O.inflight > 8 ? 8 : O.inflight;
+	if (K) {
+		/* a small window, so the server's own queue for them fills
+		 * within seconds instead of megabytes of kernel buffers */
+		connect_rcvbuf = (int)O.nr_rcvbuf;
+		up += connect_all(fds + C, K, O.src_addrs, infl, O.timeout, greet);
+		connect_rcvbuf = 0;
+	}
+	up += connect_all(fds, C, O.src_addrs, infl, O.timeout, greet);
 	if (up < ch->nall) {
 		fprintf(stderr, "chatd-bench: chat: only %u of %u clients connected: %s\n",
 		    up, ch->nall, connect_err);
@@ -1460,6 +1527,7 @@ static int run_chat(void)
 	juint("clients", C);
 	juint("senders", S);
 	juint("never_read", K);
+	juint("nr_rcvbuf", O.nr_rcvbuf);
 	juint("size", O.size);
 	juint("window", ch->W);
 	jdbl("rate", O.rate, 1);
@@ -1550,7 +1618,7 @@ static int run_conns(void)
 	int *fds = xcalloc(K, sizeof *fds);
 	char *state = xcalloc(K, 1);		/* 0 waiting, 1 proven, 2 lost */
 	uint64_t t0 = now_ns();
-	unsigned up = connect_all(fds, K, O.src_addrs, O.inflight, O.timeout);
+	unsigned up = connect_all(fds, K, O.src_addrs, O.inflight, O.timeout, false);
 	double connect_s = (double)(now_ns() - t0) / 1e9;
 
 	int ep = epoll_create1(EPOLL_CLOEXEC);
@@ -1774,7 +1842,8 @@ static void usage(FILE *f)
 "  echo    --port P [--host H] [--conns N] [--size M] [--pipeline K]\n"
 "          [--duration S] [--warmup S]\n"
 "  chat    --port P [--clients C] [--senders S] [--size M] [--window W]\n"
-"          [--rate LINES/S] [--never-read K] [--peer-format chatd|seed|ncat]\n"
+"          [--rate LINES/S] [--never-read K [--nr-rcvbuf BYTES]]\n"
+"          [--peer-format chatd|seed|ncat]\n"
 "          [--duration S] [--warmup S] [--line-timeout S]\n"
 "  conns   --port P --server-pid PID [--count K] [--proto chat|echo]\n"
 "          [--src-addrs N] [--hold S] [--probe TEXT] [--expect TEXT]\n"
@@ -1811,7 +1880,7 @@ enum {
 	OPT_HOST = 256, OPT_PORT, OPT_CONNS, OPT_SIZE, OPT_PIPE, OPT_DUR, OPT_WARM,
 	OPT_CLIENTS, OPT_SENDERS, OPT_NEVER, OPT_WINDOW, OPT_RATE, OPT_FMT,
 	OPT_LTMO, OPT_COUNT, OPT_PROTO, OPT_PID, OPT_SRC, OPT_HOLD, OPT_PROBE,
-	OPT_EXPECT, OPT_SETTLE, OPT_TIMEOUT, OPT_LABEL, OPT_INFLIGHT, OPT_HELP
+	OPT_EXPECT, OPT_SETTLE, OPT_TIMEOUT, OPT_LABEL, OPT_INFLIGHT, OPT_NRBUF, OPT_HELP
 };
 
 int main(int argc, char **argv)
@@ -1829,7 +1898,8 @@ int main(int argc, char **argv)
 		{ "hold", 1, NULL, OPT_HOLD }, { "probe", 1, NULL, OPT_PROBE },
 		{ "expect", 1, NULL, OPT_EXPECT }, { "settle", 1, NULL, OPT_SETTLE },
 		{ "timeout", 1, NULL, OPT_TIMEOUT }, { "label", 1, NULL, OPT_LABEL },
-		{ "inflight", 1, NULL, OPT_INFLIGHT }, { "help", 0, NULL, OPT_HELP },
+		{ "inflight", 1, NULL, OPT_INFLIGHT }, { "nr-rcvbuf", 1, NULL, OPT_NRBUF },
+		{ "help", 0, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *host = "127.0.0.1";
@@ -1843,7 +1913,7 @@ int main(int argc, char **argv)
 		.mode = argv[1], .label = "server", .duration = 5, .warmup = 1,
 		.timeout = 30, .conns = 1, .size = 64, .pipeline = 1, .clients = 100,
 		.line_timeout = 2, .fmt = FMT_CHATD, .fmt_name = "chatd", .count = 1000,
-		.inflight = 64, .hold = 1, .settle = 0.5,
+		.inflight = 64, .hold = 1, .settle = 0.5, .nr_rcvbuf = 4096,
 	};
 	optind = 2;
 	int opt;
@@ -1892,6 +1962,7 @@ int main(int argc, char **argv)
 		case OPT_TIMEOUT: O.timeout = darg("--timeout", optarg, 0.1, 600); break;
 		case OPT_LABEL: O.label = optarg; break;
 		case OPT_INFLIGHT: O.inflight = uarg("--inflight", optarg, 1, 100000); break;
+		case OPT_NRBUF: O.nr_rcvbuf = uarg("--nr-rcvbuf", optarg, 0, 1u << 30); break;
 		case OPT_HELP: usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

@@ -110,8 +110,14 @@ static void chat_open(struct conn *c)
 	struct room *r = c->lst->room;
 
 	send_motd(c);
-	if (c->lst->conf.announce)
-		room_broadcast(r, msg_notice("%s joined", c->name));
+	if (c->lst->conf.announce) {
+		struct msg *m = msg_notice("%s joined", c->name);
+
+		if (m != NULL) {
+			room_broadcast(r, m);
+			msg_unref(m);
+		}
+	}
 	/* The newcomer joins after the notice: it does not get its own. */
 	r->refs++;
 	c->room = r;

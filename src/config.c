@@ -108,6 +108,45 @@ static char *read_file(const char *path, bool regular_only, size_t *lenp,
 	return buf;
 }
 
+/* Copies s as it would be written in a config string ("a\nb"), so an
+ * error message stays one printable line whatever the value held; long
+ * values are cut short with "...".  Returns out, for use as an argument. */
+static const char *quote(const char *s, char *out, size_t n)
+{
+	size_t o = 0;
+	char esc[5];
+
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			snprintf(esc, sizeof(esc), "\\%c", c);
+		else if (c == '\n')
+			snprintf(esc, sizeof(esc), "\\n");
+		else if (c < 0x20 || c == 0x7f)
+			snprintf(esc, sizeof(esc), "\\x%02x", c);
+		else
+			snprintf(esc, sizeof(esc), "%c", c);
+		if (o + strlen(esc) + 4 > n) {
+			memcpy(out + o, "...", 4);
+			return out;
+		}
+		memcpy(out + o, esc, strlen(esc));
+		o += strlen(esc);
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* The last line of defence for "one line": a file name with a control
+ * character in it must not split a message either. */
+static void printable(char *msg, size_t n)
+{
+	for (; n > 0 && *msg != '\0'; msg++, n--)
+		if ((unsigned char)*msg < 0x20 || *msg == 0x7f)
+			*msg = '?';
+}
+
 /* "a/b/c.conf" -> "a/b/", "c.conf" -> "": a prefix to join paths to. */
 static char *dir_prefix(const char *path)
 {
@@ -293,6 +332,54 @@ static size_t lex_step(enum lex *st, const char *t)
 	return 1;
 }
 
+/* True when a digit string (no sign, no leading zeros) is above limit,
+ * a digit string of the same form. */
+static bool digits_above(const char *d, size_t n, const char *limit)
+{
+	size_t ln = strlen(limit);
+
+	return n > ln || (n == ln && strncmp(d, limit, n) > 0);
+}
+
+/* libconfig 1.5 reads an integer literal beyond 32 bits by silently
+ * wrapping it: "max_queue = 5000000000;" would arrive as 705032704.
+ * Returns the length of such a literal at t (0 for anything else), so
+ * the caller can mark it 64-bit with a trailing L; libconfig then keeps
+ * its value and the range checks report it.  prev is the character
+ * before t, to tell a literal from the tail of a name. */
+static size_t wide_integer(const char *t, char prev)
+{
+	const char *d;
+	size_t i = 0, j, z;
+	bool hex;
+
+	if (prev != '\0' && strchr("-+.*_", prev) != NULL)
+		return 0;
+	if ((prev >= '0' && prev <= '9') || (prev >= 'A' && prev <= 'Z') ||
+	    (prev >= 'a' && prev <= 'z'))
+		return 0;
+	if (t[0] == '-' || t[0] == '+')
+		i = 1;
+	hex = i == 0 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X');
+	if (hex)
+		i = 2;
+	j = i + strspn(t + i, hex ? "0123456789abcdefABCDEF" : "0123456789");
+	if (j == i)
+		return 0;
+	/* A float, an explicit 64-bit literal or garbage: leave it. */
+	if (t[j] != '\0' && strchr(".eELl_xX*", t[j]) != NULL)
+		return 0;
+	z = i;
+	while (t[z] == '0' && z + 1 < j)
+		z++;
+	d = t + z;
+	if (hex)
+		return (j - z > 8 || (j - z == 8 && strchr("89abcdefABCDEF", *d)))
+		    ? j : 0;
+	return digits_above(d, j - z, t[0] == '-' ? "2147483648" :
+	    "2147483647") ? j : 0;
+}
+
 /* Matches libconfig's ^[ \t]*@include[ \t]+" at t.  Returns the length
  * up to and including the opening quote, or 0. */
 static size_t match_include(const char *t)
@@ -335,7 +422,7 @@ static int expand(struct source *src, const char *file, const char *dir,
 static int expand_include(struct source *src, const char *file,
     const char *dir, long line, const char *path, int depth)
 {
-	char *full, *subdir, *text;
+	char *full, *subdir, *text, q[256];
 	const char *why, *name;
 	size_t len;
 	int rc;
@@ -352,7 +439,8 @@ static int expand_include(struct source *src, const char *file,
 	}
 	if ((text = read_file(name, true, &len, &why)) == NULL)
 		return src_fail(src, file, line,
-		    "cannot open include file \"%s\": %s", name, why);
+		    "cannot open include file \"%s\": %s",
+		    quote(name, q, sizeof(q)), why);
 	subdir = dir_prefix(name);
 	if (subdir == NULL)
 		rc = src_fail(src, file, line, "out of memory");
@@ -406,6 +494,17 @@ static int expand(struct source *src, const char *file, const char *dir,
 			bol = false;
 			if (resume_segment(src, file, line) < 0)
 				return src_fail(src, file, line, "out of memory");
+			continue;
+		}
+		if (src->state == LEX_CODE &&
+		    (n = wide_integer(text + i, i ? text[i - 1] : '\0'))) {
+			if (src_reserve(src, n + 1) < 0)
+				return src_fail(src, file, line, "out of memory");
+			memcpy(src->text + src->len, text + i, n);
+			src->len += n;
+			src->text[src->len++] = 'L';
+			i += n;
+			bol = false;
 			continue;
 		}
 		n = lex_step(&src->state, text + i);
@@ -606,6 +705,7 @@ static int parse_log_target(const struct ctx *c, const config_setting_t *s,
 	static const char choices[] =
 	    "auto, stderr, syslog, journal or \"file:/absolute/path\"";
 	const char *v;
+	char q[256];
 	int t;
 
 	if (get_string(c, s, &v) < 0)
@@ -619,7 +719,8 @@ static int parse_log_target(const struct ctx *c, const config_setting_t *s,
 	/* The daemon changes directory to / when it detaches; a relative
 	 * log file would then move. */
 	if (v[5] != '/')
-		return fail(c, s, "log file must be an absolute path: \"%s\"", v);
+		return fail(c, s, "log file must be an absolute path: \"%s\"",
+		    quote(v, q, sizeof(q)));
 	if ((log->file = strdup(v + 5)) == NULL)
 		return fail(c, s, "out of memory");
 	log->target = LOG_TARGET_FILE;
@@ -713,12 +814,14 @@ static int parse_name(const struct ctx *c, const config_setting_t *s,
     const char *what, char **out)
 {
 	const char *v;
+	char q[128];
 
 	if (get_string(c, s, &v) < 0)
 		return -1;
 	if (!valid_name(v))
 		return fail(c, s, "invalid %s \"%s\": use 1-%d characters of "
-		    "A-Z a-z 0-9 _ . -", what, v, NAME_MAX_LEN);
+		    "A-Z a-z 0-9 _ . -", what, quote(v, q, sizeof(q)),
+		    NAME_MAX_LEN);
 	if ((*out = strdup(v)) == NULL)
 		return fail(c, s, "out of memory");
 	return 0;
@@ -911,6 +1014,7 @@ static int check_unique(const struct ctx *c, const config_setting_t *list,
 	const config_setting_t *g = config_setting_get_elem(list, (unsigned)n);
 	const struct listener_conf *l = &cfg->listeners[n];
 	const char *file;
+	char q[256];
 	long line;
 	size_t i;
 
@@ -927,7 +1031,7 @@ static int check_unique(const struct ctx *c, const config_setting_t *list,
 		if (addr_equal(&o->addr, &l->addr))
 			return fail(c, config_setting_get_member(g, "bind"),
 			    "bind address \"%s\" is already used by listener "
-			    "\"%s\"", l->bind, o->name);
+			    "\"%s\"", quote(l->bind, q, sizeof(q)), o->name);
 	}
 	return 0;
 }
@@ -1056,6 +1160,8 @@ static struct config *parse_text(const char *text, const char *name,
 	}
 	config_destroy(&lc);
 	src_free(&src);
+	if (cfg == NULL)
+		printable(err, errlen);
 	return cfg;
 }
 
@@ -1069,12 +1175,15 @@ struct config *config_load(const char *path, char *err, size_t errlen)
 	if ((text = read_file(path, false, &len, &why)) == NULL) {
 		if (errlen > 0)
 			snprintf(err, errlen, "%s: cannot read: %s", path, why);
+		printable(err, errlen);
 		return NULL;
 	}
 	if ((dir = dir_prefix(path)) != NULL)
 		cfg = parse_text(text, path, dir, err, errlen);
 	else if (errlen > 0)
 		snprintf(err, errlen, "%s: out of memory", path);
+	if (cfg == NULL)
+		printable(err, errlen);
 	free(dir);
 	free(text);
 	return cfg;

@@ -243,7 +243,7 @@ static int run(const struct options *o, struct config *cfg)
 {
 	struct server *s = &server;
 
-	s->config_path = cfg->path;
+	s->config_path = cfg->path != NULL ? strdup(cfg->path) : NULL;
 	s->verbose = o->verbose;
 	s->detached = o->detach;
 	if (log_configure(&cfg->log, o->detach, o->verbose) == -1)

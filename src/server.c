@@ -112,21 +112,25 @@ int server_apply_config(struct server *s, struct config *cfg)
 	 * reported and skipped, the rest of the reload still applies. */
 	for (size_t i = 0; i < cfg->nlisteners; i++) {
 		const struct listener_conf *lc = &cfg->listeners[i];
+		struct listener *old = find_open_listener(s, lc->name);
 
-		l = find_open_listener(s, lc->name);
-		if (l != NULL && same_socket(l, lc)) {
-			listener_update(l, lc);
+		if (old != NULL && same_socket(old, lc)) {
+			listener_update(old, lc);
 			continue;
 		}
-		if (l != NULL) {
-			log_notice("%s: address or protocol changed; reopening", lc->name);
-			listener_close(l);
-		}
+		/* A changed listener keeps serving until its replacement is
+		 * up, unless both need the very same address. */
+		if (old != NULL && addr_equal(&old->conf.addr, &lc->addr))
+			listener_close(old);
 		l = listener_open(s, lc, -1);
 		if (l == NULL) {
-			log_msg(LOG_ERR, "%s: not started; fix the configuration and reload",
+			log_msg(LOG_ERR, "%s: not (re)started; fix the configuration and reload",
 			    lc->name);
 			continue;
+		}
+		if (old != NULL) {
+			log_notice("%s: address or protocol changed", lc->name);
+			listener_close(old);
 		}
 		append_listener(s, l);
 		log_listening(l);
@@ -226,4 +230,6 @@ void server_free(struct server *s)
 	selector_timer_free(s->shutdown_timer);
 	config_free(s->cfg);
 	s->cfg = NULL;
+	free(s->config_path);
+	s->config_path = NULL;
 }

@@ -28,7 +28,7 @@ enum server_state { SERVER_RUNNING, SERVER_STOPPING };
 struct server {
 	struct selector *sel;
 	struct config *cfg;
-	const char *config_path;	/* NULL: built-in defaults */
+	char *config_path;		/* own copy; NULL: built-in defaults */
 	struct listener *listeners;
 	struct room *rooms;
 	unsigned nconns;

@@ -475,7 +475,7 @@ def wait_listen(addrs, pid):
 
 def main(argv):
     global TIMEOUT
-    args, script, pid = list(argv), None, None
+    args, script, pid, listen = list(argv), None, None, False
     while args and args[0].startswith('-'):
         opt = args.pop(0)
         if opt == '-t':
@@ -485,15 +485,17 @@ def main(argv):
         elif opt == '--pid':
             pid = args.pop(0)
         elif opt == '--wait-listen':
-            try:
-                wait_listen(args, pid)
-                return 0
-            except Fail as e:
-                print(f"tclient: {e}", file=sys.stderr)
-                return 1
+            listen = True
         else:
             print(__doc__, file=sys.stderr)
             return 2
+    if listen:
+        try:
+            wait_listen(args, pid)
+            return 0
+        except Fail as e:
+            print(f"tclient: {e}", file=sys.stderr)
+            return 1
     lines = (open(script) if script else sys.stdin).read().split('\n')
     for no, line in enumerate(lines, 1):
         line = line.lstrip()
@@ -503,10 +505,11 @@ def main(argv):
         try:
             run(cmd, rest)
         except Fail as e:
-            print(f"tclient: script line {no}: {line}\n  {e}", file=sys.stderr)
+            print(f"tclient: script line {no}: {line[:200]}\n  {e}", file=sys.stderr)
             return 1
         except (OSError, ValueError, KeyError, TypeError, IndexError) as e:
-            print(f"tclient: script line {no}: {line}\n  {type(e).__name__}: {e}", file=sys.stderr)
+            print(f"tclient: script line {no}: {line[:200]}\n  {type(e).__name__}: {e}",
+                  file=sys.stderr)
             return 1
     return 0
 

@@ -318,6 +318,48 @@ static void test_number_types(void)
 	    "t.conf:1: 'max_connections' must be between 1 and 2147483647");
 	expect_error("max_connections = 5000000000;\n" CHAT_LISTENER,
 	    "t.conf:1: 'max_connections' must be between 1 and 2147483647");
+	/* libconfig 1.5 would wrap these to small in-range values. */
+	expect_error("max_connections = 4294967297;\n" CHAT_LISTENER,
+	    "t.conf:1: 'max_connections' must be between 1 and 2147483647");
+	expect_error("max_connections = 2147483648;\n" CHAT_LISTENER,
+	    "t.conf:1: 'max_connections' must be between 1 and 2147483647");
+	expect_error("max_connections = 0x100000001;\n" CHAT_LISTENER,
+	    "t.conf:1: 'max_connections' must be between 1 and 2147483647");
+	expect_error("max_connections = 0x80000000;\n" CHAT_LISTENER,
+	    "t.conf:1: 'max_connections' must be between 1 and 2147483647");
+	expect_error("max_connections = 99999999999999999999999;\n" CHAT_LISTENER,
+	    "t.conf:1: 'max_connections' must be between 1 and 2147483647");
+	expect_error("max_connections = -4294967295;\n" CHAT_LISTENER,
+	    "t.conf:1: 'max_connections' must be between 1 and 2147483647");
+	expect_error("max_connections = 00000000000000000000004294967297;\n"
+	    CHAT_LISTENER,
+	    "t.conf:1: 'max_connections' must be between 1 and 2147483647");
+	cfg = parse("max_connections = 2147483647;\n" CHAT_LISTENER);
+	if (cfg != NULL)
+		CHECK(cfg->max_connections == 2147483647u);
+	config_free(cfg);
+	cfg = parse("max_connections = 0x7fffffff;\n" CHAT_LISTENER);
+	if (cfg != NULL)
+		CHECK(cfg->max_connections == 2147483647u);
+	config_free(cfg);
+	cfg = parse("max_connections = 000000000000000000007;\n" CHAT_LISTENER);
+	if (cfg != NULL)
+		CHECK(cfg->max_connections == 7);
+	config_free(cfg);
+	/* Digits inside names, strings and floats are not integers. */
+	cfg = parse("# 5000000000\nshutdown_timeout = 1.5000000000;\n"
+	    "listeners = ( { name = \"a5000000000\"; protocol = \"chat\";\n"
+	    "  bind = \"127.0.0.1:1\"; motd = \"5000000000\"; } );\n");
+	if (cfg != NULL) {
+		CHECK(cfg->shutdown_timeout == 1.5);
+		CHECK_STR(cfg->listeners[0].name, "a5000000000");
+		CHECK_STR(cfg->listeners[0].motd, "5000000000");
+	}
+	config_free(cfg);
+	expect_error("shutdown_timeout = 5000000000.0;\n" CHAT_LISTENER,
+	    "t.conf:1: 'shutdown_timeout' must be between 0 and 31536000 seconds");
+	expect_error("shutdown_timeout = 5000000000;\n" CHAT_LISTENER,
+	    "t.conf:1: 'shutdown_timeout' must be between 0 and 31536000 seconds");
 }
 
 static void test_global_errors(void)
@@ -365,7 +407,7 @@ static void test_global_errors(void)
 	    "t.conf:1: 'listeners' must be a list: listeners = ( { ... }, ... );");
 	expect_error("listeners = [ 1 ];\n",
 	    "t.conf:1: 'listeners' must be a list: listeners = ( { ... }, ... );");
-	expect_error("listeners = (\n \"chat\"\n);\n",
+	expect_error("listeners = (\n \"chat\" );\n",
 	    "t.conf:2: each listener must be a group { ... }");
 }
 
@@ -624,11 +666,13 @@ static void expect_load_error(const char *rel, const char *want)
 	const char *at;
 	struct config *cfg = config_load(tmp_path(rel), err, sizeof(err));
 
-	/* Each '@' in want stands for tmpdir. */
+	/* Each '@' in want stands for tmpdir; "\\@" is a plain '@'. */
 	full[0] = '\0';
-	for (; (at = strchr(want, '@')) != NULL; want = at + 1)
+	for (; (at = strchr(want, '@')) != NULL; want = at + 1) {
+		bool plain = at > want && at[-1] == '\\';
 		snprintf(full + strlen(full), sizeof(full) - strlen(full),
-		    "%.*s%s", (int)(at - want), want, tmpdir);
+		    "%.*s%s", (int)(at - want) - plain, want, plain ? "@" : tmpdir);
+	}
 	snprintf(full + strlen(full), sizeof(full) - strlen(full), "%s", want);
 	CHECK(cfg == NULL);
 	CHECK_STR(err, full);
@@ -695,7 +739,7 @@ static void test_include(void)
 	/* Lines after an include keep their numbers. */
 	write_file("after.conf", "@include \"conf.d/more.conf\"\n"
 	    CHAT_LISTENER "\nfoo = 1;\n");
-	expect_load_error("after.conf", "@/after.conf:3: unknown key 'foo'");
+	expect_load_error("after.conf", "@/after.conf:4: unknown key 'foo'");
 	write_file("after2.conf", "listeners = (\n"
 	    "@include \"conf.d/chat.conf\"   # no newline at its end\n"
 	    ");\nfoo = 1;\n");
@@ -714,7 +758,7 @@ static void test_include(void)
 	    "file \"@/conf.d\": Is a directory");
 	write_file("loop.conf", CHAT_LISTENER "@include \"loop2.conf\"\n");
 	write_file("loop2.conf", "\n@include \"loop.conf\"\n");
-	expect_load_error("loop.conf", "@/loop2.conf:2: @include nested more "
+	expect_load_error("loop.conf", "@/loop.conf:2: \\@include nested more "
 	    "than 10 deep");
 
 	/* Absolute include paths are used as they are. */
@@ -745,7 +789,7 @@ static void test_relative_paths(void)
 		CHECK(cfg->shutdown_timeout == 2.0);
 	config_free(cfg);
 
-	write_file("conf.d/relbad.conf", "@include \"bad.conf\"\n");
+	write_file("conf.d/relbad.conf", "listeners = (\n@include \"bad.conf\"\n);\n");
 	cfg = config_load("conf.d/relbad.conf", err, sizeof(err));
 	CHECK(cfg == NULL);
 	CHECK_STR(err, "conf.d/bad.conf:3: unknown key 'colour'");
@@ -759,8 +803,8 @@ static void test_relative_paths(void)
 		CHECK_STR(cfg->path, "mem");
 	}
 	config_free(cfg);
-	cfg = config_parse_string("@include \"conf.d/bad.conf\"\n", "mem", err,
-	    sizeof(err));
+	cfg = config_parse_string("listeners = (\n@include \"conf.d/bad.conf\"\n);",
+	    "mem", err, sizeof(err));
 	CHECK(cfg == NULL);
 	CHECK_STR(err, "conf.d/bad.conf:3: unknown key 'colour'");
 	CHECK(chdir(cwd) == 0);
