@@ -1129,36 +1129,47 @@ static void libconfig_error(const struct source *src, const config_t *lc,
 		    config_error_text(lc) ? config_error_text(lc) : "parse error");
 }
 
+/* Hands the expanded text to libconfig and validates what it read. */
+static struct config *read_and_build(const struct source *src,
+    const char *name, char *err, size_t errlen)
+{
+	struct config *cfg = NULL;
+	struct ctx c;
+	config_t lc;
+
+	config_init(&lc);
+	if (config_read_string(&lc, src->text) != CONFIG_TRUE) {
+		libconfig_error(src, &lc, err, errlen);
+	} else {
+		c.src = src;
+		c.err = err;
+		c.errlen = errlen;
+		cfg = build(&c, &lc, name);
+	}
+	config_destroy(&lc);
+	return cfg;
+}
+
 /* text is the top file's content; name is what messages call it and
  * dir what its relative @include paths are joined to. */
 static struct config *parse_text(const char *text, const char *name,
     const char *dir, char *err, size_t errlen)
 {
 	struct source src;
-	struct ctx c;
-	config_t lc;
 	struct config *cfg = NULL;
 
 	memset(&src, 0, sizeof(src));
 	src.out_line = 1;
 	src.err = err;
 	src.errlen = errlen;
-	if (expand(&src, name, dir, text, 0) < 0 || src_reserve(&src, 0) < 0) {
-		src_free(&src);
-		return NULL;
+	if (expand(&src, name, dir, text, 0) == 0) {
+		if (src_reserve(&src, 0) == 0) {
+			src.text[src.len] = '\0';
+			cfg = read_and_build(&src, name, err, errlen);
+		} else if (errlen > 0) {
+			snprintf(err, errlen, "%s: out of memory", name);
+		}
 	}
-	src.text[src.len] = '\0';
-
-	config_init(&lc);
-	if (config_read_string(&lc, src.text) != CONFIG_TRUE) {
-		libconfig_error(&src, &lc, err, errlen);
-	} else {
-		c.src = &src;
-		c.err = err;
-		c.errlen = errlen;
-		cfg = build(&c, &lc, name);
-	}
-	config_destroy(&lc);
 	src_free(&src);
 	if (cfg == NULL)
 		printable(err, errlen);

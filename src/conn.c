@@ -104,7 +104,7 @@ struct conn *conn_new(struct listener *l, int fd, const struct sockaddr *peer, s
 		return NULL;
 	c->fd = fd;
 	c->lst = l;
-	c->framer.max_line = l->conf.max_line;
+	c->framer.max_line = (uint32_t)l->conf.max_line;
 	name_from_peer(c, peer, peerlen);
 	if (selector_add(l->srv->sel, fd, SEL_READ, conn_io, c) == -1) {
 		free(c);

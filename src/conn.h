@@ -18,7 +18,7 @@ struct listener;
 struct server;
 struct room;
 
-#define CONN_NAME_MAX 64	/* "[v6]:port", "unix:N" or a nickname */
+#define CONN_NAME_MAX 56	/* "[v6]:port", "unix:N" or a nickname */
 
 enum conn_flag {
 	CONN_CLOSED = 0x01,	/* fd closed; struct waits in the graveyard */

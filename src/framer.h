@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum frame_result {
 	FRAME_NEED_MORE,	/* keep data[consumed..len) and wait for more */
@@ -18,7 +19,7 @@ enum frame_result {
 };
 
 struct framer {
-	size_t max_line;
+	uint32_t max_line;
 	bool discarding;	/* inside an over-long line, until its LF */
 };
 

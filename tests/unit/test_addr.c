@@ -230,6 +230,23 @@ static void test_errors(void)
 	expect_error("*", FORMS);
 }
 
+/* The spec is quoted the way a config string is written, and cut
+ * short when long, so a message is one printable line. */
+static void test_error_quoting(void)
+{
+	char spec[600], err[512];
+	struct addr a;
+
+	CHECK(addr_parse("a\n\"b\\\x7f", &a, err, sizeof(err)) == -1);
+	CHECK_STR(err, "invalid address \"a\\n\\\"b\\\\\\x7f\": expected HOST:PORT, "
+	    "[V6]:PORT, *:PORT or unix:PATH");
+	memset(spec, 'x', sizeof(spec) - 1);
+	spec[sizeof(spec) - 1] = '\0';
+	CHECK(addr_parse(spec, &a, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "xxx...\": expected") != NULL);
+	CHECK(strlen(err) < 250);
+}
+
 /* Errors never overrun a short buffer, and errlen 0 is allowed. */
 static void test_error_buffer(void)
 {
@@ -391,6 +408,7 @@ int main(void)
 	RUN(test_unix);
 	RUN(test_udp);
 	RUN(test_errors);
+	RUN(test_error_quoting);
 	RUN(test_error_buffer);
 	RUN(test_format);
 	RUN(test_equal);

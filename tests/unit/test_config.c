@@ -388,6 +388,8 @@ static void test_global_errors(void)
 	    "\"file:/absolute/path\"");
 	expect_error("log = { target = \"file:chatd.log\"; };\n" CHAT_LISTENER,
 	    "t.conf:1: log file must be an absolute path: \"file:chatd.log\"");
+	expect_error("log = { target = \"file:\\r\"; };\n" CHAT_LISTENER,
+	    "t.conf:1: log file must be an absolute path: \"file:\\x0d\"");
 	expect_error("log = { target = \"file:\"; };\n" CHAT_LISTENER,
 	    "t.conf:1: log file must be an absolute path: \"file:\"");
 	expect_error("log = { target = 1; };\n" CHAT_LISTENER,
@@ -465,6 +467,13 @@ static void test_listener_keys(void)
 	    "address or localhost (no DNS)");
 	expect_listener_error("name = \"x\"; protocol = \"echo\"; bind = \"1.2.3.4:0\";",
 	    "t.conf:4: invalid address \"1.2.3.4:0\": port must be 1-65535");
+	/* Control characters never split a message over lines. */
+	expect_listener_error("name = \"x\"; protocol = \"echo\"; bind = \"a\\nb\\x01\\\"\";",
+	    "t.conf:4: invalid address \"a\\nb\\x01\\\"\": expected HOST:PORT, "
+	    "[V6]:PORT, *:PORT or unix:PATH");
+	expect_listener_error("name = \"a\\tb\"; protocol = \"echo\"; bind = \"1.2.3.4:5\";",
+	    "t.conf:4: invalid listener name \"a\\x09b\": use 1-32 characters of "
+	    "A-Z a-z 0-9 _ . -");
 	expect_listener_error("name = \"x\"; protocol = \"echo\"; bind = 1234;",
 	    "t.conf:4: 'bind' must be a string");
 }
