@@ -202,10 +202,16 @@ struct source {
 	size_t errlen;
 };
 
-static int src_fail(struct source *src, const char *file, long line,
+/* src_fail() and fail() report an error and evaluate to -1.  They are
+ * macros so that the compiler sees the -1, and knows that a getter
+ * which failed has not left its output unset by accident. */
+#define src_fail(...)	(src_report(__VA_ARGS__), -1)
+#define fail(...)	(report(__VA_ARGS__), -1)
+
+static void src_report(struct source *src, const char *file, long line,
     const char *fmt, ...) PRINTF_LIKE(4, 5);
 
-static int src_fail(struct source *src, const char *file, long line,
+static void src_report(struct source *src, const char *file, long line,
     const char *fmt, ...)
 {
 	char msg[512];
@@ -216,7 +222,6 @@ static int src_fail(struct source *src, const char *file, long line,
 	va_end(ap);
 	if (src->errlen > 0)
 		snprintf(src->err, src->errlen, "%s:%ld: %s", file, line, msg);
-	return -1;
 }
 
 static int src_reserve(struct source *src, size_t more)
@@ -465,6 +470,45 @@ static int resume_segment(struct source *src, const char *file, long line)
 	return src_segment(src, src->out_line + 1, file, line + 1);
 }
 
+/* Handles the directive whose opening (up to the quote) has been
+ * matched; t is the path that follows.  Sets *used to the characters
+ * of t consumed, closing quote included. */
+static int splice_include(struct source *src, const char *file,
+    const char *dir, long line, const char *t, int depth, size_t *used)
+{
+	char path[PATH_MAX];
+	bool toolong;
+
+	if ((*used = include_path(t, path, sizeof(path), &toolong)) == 0)
+		return src_fail(src, file, line, "unterminated @include path");
+	if (toolong)
+		return src_fail(src, file, line, "@include path too long");
+	if (expand_include(src, file, dir, line, path, depth) < 0)
+		return -1;
+	if (resume_segment(src, file, line) < 0)
+		return src_fail(src, file, line, "out of memory");
+	return 0;
+}
+
+/* Appends n characters of t, and an L when wide; returns the number of
+ * newlines among them, or -1 when out of memory. */
+static long emit(struct source *src, const char *t, size_t n, bool wide)
+{
+	long newlines = 0;
+	size_t k;
+
+	if (src_reserve(src, n + 1) < 0)
+		return -1;
+	for (k = 0; k < n; k++) {
+		src->text[src->len++] = t[k];
+		newlines += t[k] == '\n';
+	}
+	if (wide)
+		src->text[src->len++] = 'L';
+	src->out_line += newlines;
+	return newlines;
+}
+
 /* Copies text into the combined output, replacing each @include
  * directive by the included file; relative include paths are joined to
  * dir, the directory of file.  The rest of the directive's line stays
@@ -472,51 +516,31 @@ static int resume_segment(struct source *src, const char *file, long line)
 static int expand(struct source *src, const char *file, const char *dir,
     const char *text, int depth)
 {
-	char path[PATH_MAX];
-	long line = 1;
-	bool bol = true, toolong;
-	size_t i = 0, n, k;
+	long line = 1, newlines;
+	bool bol = true, wide;
+	size_t i = 0, n, used;
 
 	if (src_segment(src, src->out_line, file, line) < 0)
 		return src_fail(src, file, line, "out of memory");
 	while (text[i] != '\0') {
 		if (bol && src->state == LEX_CODE && (n = match_include(text + i))) {
-			if ((k = include_path(text + i + n, path, sizeof(path),
-			    &toolong)) == 0)
-				return src_fail(src, file, line,
-				    "unterminated @include path");
-			if (toolong)
-				return src_fail(src, file, line,
-				    "@include path too long");
-			if (expand_include(src, file, dir, line, path, depth) < 0)
+			if (splice_include(src, file, dir, line, text + i + n,
+			    depth, &used) < 0)
 				return -1;
-			i += n + k;
-			bol = false;
-			if (resume_segment(src, file, line) < 0)
-				return src_fail(src, file, line, "out of memory");
-			continue;
-		}
-		if (src->state == LEX_CODE &&
-		    (n = wide_integer(text + i, i ? text[i - 1] : '\0'))) {
-			if (src_reserve(src, n + 1) < 0)
-				return src_fail(src, file, line, "out of memory");
-			memcpy(src->text + src->len, text + i, n);
-			src->len += n;
-			src->text[src->len++] = 'L';
-			i += n;
+			i += n + used;
 			bol = false;
 			continue;
 		}
-		n = lex_step(&src->state, text + i);
-		if (src_reserve(src, n) < 0)
+		n = 0;
+		if (src->state == LEX_CODE)
+			n = wide_integer(text + i, i > 0 ? text[i - 1] : '\0');
+		wide = n > 0;
+		if (!wide)
+			n = lex_step(&src->state, text + i);
+		if ((newlines = emit(src, text + i, n, wide)) < 0)
 			return src_fail(src, file, line, "out of memory");
-		for (k = 0; k < n; k++, i++) {
-			src->text[src->len++] = text[i];
-			if (text[i] == '\n') {
-				line++;
-				src->out_line++;
-			}
-		}
+		line += newlines;
+		i += n;
 		bol = text[i - 1] == '\n';
 	}
 	return 0;
@@ -539,10 +563,10 @@ static void where(const struct ctx *c, const config_setting_t *s,
 	    file, line);
 }
 
-static int fail(const struct ctx *c, const config_setting_t *s,
+static void report(const struct ctx *c, const config_setting_t *s,
     const char *fmt, ...) PRINTF_LIKE(3, 4);
 
-static int fail(const struct ctx *c, const config_setting_t *s,
+static void report(const struct ctx *c, const config_setting_t *s,
     const char *fmt, ...)
 {
 	char msg[512];
@@ -556,7 +580,6 @@ static int fail(const struct ctx *c, const config_setting_t *s,
 	where(c, s, &file, &line);
 	if (c->errlen > 0)
 		snprintf(c->err, c->errlen, "%s:%ld: %s", file, line, msg);
-	return -1;
 }
 
 /* Unknown keys are errors: a typo must not silently mean "default". */

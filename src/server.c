@@ -69,7 +69,7 @@ static void log_listening(const struct listener *l)
 	    l->inherited ? " (socket passed in)" : "");
 }
 
-int server_start(struct server *s, struct config *cfg)
+int server_init(struct server *s, struct config *cfg)
 {
 	s->cfg = cfg;
 	s->state = SERVER_RUNNING;
@@ -77,7 +77,12 @@ int server_start(struct server *s, struct config *cfg)
 	if (s->sweep_timer == NULL)
 		return -1;
 	selector_before_wait(s->sel, before_wait, s);
-	if (activation_collect() == -1)
+	return 0;
+}
+
+int server_start(struct server *s, struct config *cfg)
+{
+	if (server_init(s, cfg) == -1 || activation_collect() == -1)
 		return -1;
 	for (size_t i = 0; i < cfg->nlisteners; i++) {
 		const struct listener_conf *lc = &cfg->listeners[i];
@@ -216,6 +221,8 @@ void server_log_stats(struct server *s)
 
 void server_free(struct server *s)
 {
+	/* Listeners are freed here, not by conn_bury's reload clean-up. */
+	s->state = SERVER_STOPPING;
 	while (s->listeners != NULL) {
 		struct listener *l = s->listeners;
 

@@ -45,7 +45,9 @@ struct server {
 	bool detached;
 };
 
-/* Binds or adopts every listener of cfg.  Returns 0, or -1 after logging
+/* Takes cfg and sets up timers and the flush hook on s->sel; no sockets. */
+int server_init(struct server *, struct config *cfg);
+/* server_init, then binds or adopts every listener of cfg.  Returns 0, or -1 after logging
  * (the caller exits with EX_OSERR). */
 int server_start(struct server *, struct config *cfg);
 void server_stop_graceful(struct server *);

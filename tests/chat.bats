@@ -279,8 +279,8 @@ name a
 open b ${CHAT}
 expect a \* \S+ joined
 send a /help
-expect_many a 2 \* .*
 send a after
+expect_many a 2 \* .*
 expect a ${a}: after
 expect b ${a}: after
 EOF
@@ -324,6 +324,7 @@ expect b \* bye
 expect_eof b
 expect a \* ${b} left
 send c /QUIT
+expect c \* ${b} left
 expect c \* bye
 expect_eof c
 expect a \* ${c} left
@@ -422,8 +423,8 @@ EOF
 }
 
 @test "a room shared by a TCP and a unix listener; unix clients are unix:N" {
-	local dir
-	dir=$(sockdir)
+	sockdir
+	local dir=$SOCKDIR
 	start_chatd "listeners = (
   { name = \"tcp\"; protocol = \"chat\"; bind = \"$CHAT\"; room = \"lobby\"; },
   { name = \"local\"; protocol = \"chat\"; bind = \"unix:$dir/chat.sock\"; room = \"lobby\"; }

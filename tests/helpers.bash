@@ -72,8 +72,8 @@ use_ports() {
 	done
 }
 
-# sockdir: a directory for unix sockets with a short path (sun_path is
-# about 100 bytes).  Prints it.
+# sockdir: exports SOCKDIR, a directory for unix sockets with a short path
+# (sun_path holds about 100 bytes).
 sockdir() {
 	if [[ -z ${SOCKDIR:-} ]]; then
 		if (( ${#BATS_TEST_TMPDIR} < 70 )); then
@@ -84,7 +84,6 @@ sockdir() {
 		fi
 	fi
 	export SOCKDIR
-	printf '%s\n' "$SOCKDIR"
 }
 
 # bind_addrs FILE: the stream addresses a config binds (for readiness).

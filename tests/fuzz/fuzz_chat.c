@@ -1,0 +1,103 @@
+/*
+ * fuzz_chat.c - libFuzzer target for the chat protocol as a whole: the
+ * framer, the command parser, nicknames, rooms and output queues, fed
+ * through the real connection code over socketpairs.
+ *
+ * Input: byte 0 picks max_line, byte 1 the chunk size, byte 2 which of
+ * the two clients speaks first; the rest is what they send, the clients
+ * taking turns per chunk.  Each run ends with EOF from both and every
+ * connection closed, so LeakSanitizer sees any message or queue leaked.
+ */
+#include "autoconfig.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "listener.h"
+#include "log.h"
+#include "server.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void drain(int fd)
+{
+	char buf[65536];
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		continue;
+}
+
+static struct conn *client(struct listener *l, int *peer)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == -1)
+		abort();
+	*peer = sv[1];
+	return conn_new(l, sv[0], (struct sockaddr *)&sun, sizeof(sun));
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct server s;
+	struct config *cfg;
+	struct listener *l;
+	struct conn *c[2];
+	int peer[2], lfd;
+	size_t step, pos;
+
+	if (size < 3)
+		return 0;
+	signal(SIGPIPE, SIG_IGN);
+	log_init_early(-10);	/* quiet */
+	memset(&s, 0, sizeof(s));
+	s.sel = selector_new();
+	cfg = config_default();
+	cfg->listeners[0].max_line = (size_t)data[0] % 200 + 1;
+	cfg->listeners[0].max_queue = 1 << 16;
+	cfg->listeners[0].motd = strdup("hello\nthere");
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (server_init(&s, cfg) == -1 || lfd == -1)
+		abort();
+	/* An unbound socket stands in for an adopted listener: no port. */
+	l = listener_open(&s, &cfg->listeners[0], lfd);
+	if (l == NULL)
+		abort();
+	s.listeners = l;
+	step = (size_t)data[1] % 64 + 1;
+	c[0] = client(l, &peer[0]);
+	c[1] = client(l, &peer[1]);
+	l->ops->open(c[0]);
+	l->ops->open(c[1]);
+	data += 3;
+	size -= 3;
+	for (pos = 0; pos < size; pos += step) {
+		size_t n = size - pos < step ? size - pos : step;
+		struct conn *who = c[(pos / step + data[-1]) % 2];
+
+		if (!(who->flags & (CONN_CLOSED | CONN_CLOSING | CONN_READ_EOF)))
+			l->ops->input(who, (const char *)data + pos, n);
+		conn_flush_all(&s);
+		drain(peer[0]);
+		drain(peer[1]);
+	}
+	for (int i = 0; i < 2; i++)
+		if (!(c[i]->flags & (CONN_CLOSED | CONN_READ_EOF))) {
+			c[i]->flags |= CONN_READ_EOF;
+			l->ops->eof(c[i]);
+		}
+	conn_flush_all(&s);
+	server_free(&s);
+	selector_free(s.sel);
+	close(peer[0]);
+	close(peer[1]);
+	return 0;
+}
