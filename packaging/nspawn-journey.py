@@ -297,9 +297,15 @@ class Journey:
         ents = self.journal(cur)
         mine = [e for e in ents if self.from_chatd(e)]
         shut = [e for e in mine if re.search(r"shut|stop|exit|terminat", self.msg(e), re.I)]
-        self.check("journalctl -u chatd has a clean shutdown line from chatd at notice/info",
+        self.check("journalctl -u chatd has a clean shutdown line from chatd at notice/info%s"
+                   % (" (<%s> %s)" % (shut[0].get("PRIORITY"), self.msg(shut[0])[:60]) if shut else ""),
                    shut and all(e.get("PRIORITY") in ("5", "6") for e in shut),
                    self.journal_text(ents))
+        conns = [e for e in self.journal() if self.from_chatd(e)
+                 and re.search(r"\b(dis)?connected\b", self.msg(e))]
+        self.check("connect/disconnect lines are logged at info (chatd.conf(5), logging)",
+                   conns and all(e.get("PRIORITY") == "6" for e in conns),
+                   self.journal_text(conns))
         bad = [e for e in mine if int(e.get("PRIORITY", 9)) <= 3]
         self.check("no message at err or worse from chatd during the stop", not bad,
                    self.journal_text(bad))

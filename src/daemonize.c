@@ -96,6 +96,12 @@ int pidfile_write(const char *path)
 
 void pidfile_remove(const char *path)
 {
-	if (path != NULL && read_pid(path) == getpid() && unlink(path) == -1)
+	if (path == NULL || read_pid(path) != getpid() || unlink(path) == 0)
+		return;
+	/* After dropping root the directory may not be ours: the next
+	 * start replaces the stale file, so this is not worth a warning. */
+	if (errno == EACCES || errno == EPERM)
+		log_debug("cannot remove pidfile %s: %s", path, strerror(errno));
+	else
 		log_warn("cannot remove pidfile %s", path);
 }

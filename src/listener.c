@@ -140,6 +140,16 @@ static int open_socket(struct listener *l)
 	return fd;
 }
 
+void listener_chown(struct listener *l, uid_t uid, gid_t gid)
+{
+	const struct sockaddr_un *sun = (const struct sockaddr_un *)&l->conf.addr.ss;
+
+	if (l->fd == -1 || !l->unlink_on_close)
+		return;
+	if (chown(sun->sun_path, uid, gid) == -1)
+		log_warn("%s: chown %s", l->conf.name, sun->sun_path);
+}
+
 /* ---- accepting ----------------------------------------------------- */
 
 static void resume_accept(struct selector *sel, void *arg)

@@ -242,6 +242,7 @@ static void start_watchdog(struct server *s)
 static int run(const struct options *o, struct config *cfg)
 {
 	struct server *s = &server;
+	struct privids ids;
 
 	s->config_path = cfg->path != NULL ? strdup(cfg->path) : NULL;
 	s->verbose = o->verbose;
@@ -258,7 +259,11 @@ static int run(const struct options *o, struct config *cfg)
 		return EX_OSERR_;
 	if (become_daemon(o, cfg) == -1)
 		return EX_OSERR_;
-	if (privdrop(cfg->user, cfg->group) == -1)
+	if (privdrop_resolve(cfg->user, cfg->group, &ids) == -1)
+		return EX_OSERR_;
+	if (ids.needed)
+		server_chown_sockets(s, ids.uid, ids.gid);
+	if (privdrop_apply(&ids) == -1)
 		return EX_OSERR_;
 	start_watchdog(s);
 	log_notice("chatd %s ready (%s)", PACKAGE_VERSION, selector_backend_name());

@@ -85,23 +85,28 @@ static int verify(uid_t uid, gid_t gid, int change_uid)
 	return 0;
 }
 
-int privdrop(const char *user, const char *group)
+int privdrop_resolve(const char *user, const char *group, struct privids *ids)
 {
-	uid_t uid = 0;
-	gid_t gid = 0;
-
-	if (geteuid() != 0) {
-		if (user != NULL || group != NULL)
-			log_debug("not running as root: user/group settings not needed");
+	ids->uid = 0;
+	ids->gid = 0;
+	ids->change_uid = user != NULL;
+	ids->needed = false;
+	if (geteuid() != 0)
 		return 0;
-	}
 	if (user == NULL && group == NULL) {
 		log_msg(LOG_WARNING, "running as root: set \"user\" in the configuration");
 		return 0;
 	}
-	if (lookup(user, group, &uid, &gid) == -1 ||
-	    switch_ids(uid, gid, user != NULL) == -1 ||
-	    verify(uid, gid, user != NULL) == -1)
+	ids->needed = true;
+	return lookup(user, group, &ids->uid, &ids->gid);
+}
+
+int privdrop_apply(const struct privids *ids)
+{
+	if (!ids->needed)
+		return 0;
+	if (switch_ids(ids->uid, ids->gid, ids->change_uid) == -1 ||
+	    verify(ids->uid, ids->gid, ids->change_uid) == -1)
 		return -1;
 	log_info("running as uid %u, gid %u", (unsigned)getuid(), (unsigned)getgid());
 	return 0;

@@ -203,6 +203,12 @@ void server_stop_graceful(struct server *s)
 	server_conn_gone(s);
 }
 
+void server_chown_sockets(struct server *s, uid_t uid, gid_t gid)
+{
+	for (struct listener *l = s->listeners; l != NULL; l = l->next)
+		listener_chown(l, uid, gid);
+}
+
 /* ---- statistics ---------------------------------------------------- */
 
 void server_log_stats(struct server *s)

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "config.h"
 #include "selector.h"
@@ -56,6 +57,8 @@ void server_free(struct server *);
  * Takes ownership of cfg on success. */
 int server_apply_config(struct server *, struct config *cfg);
 void server_log_stats(struct server *);
+/* Gives the unix sockets chatd created to the user it drops to. */
+void server_chown_sockets(struct server *, uid_t uid, gid_t gid);
 /* Called by connections when they close, to end a graceful shutdown once
  * the last one is gone. */
 void server_conn_gone(struct server *);
