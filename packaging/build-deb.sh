@@ -50,7 +50,9 @@ if git -C "$src" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
 		'for f; do [ -e "$f" ] || [ -L "$f" ] && printf "%s\0" "$f"; done' sh) |
 	    (cd "$src" && tar --null -T - -cf -) | (cd "$tree" && tar -xf -)
 else
-	(cd "$src" && tar --exclude=.git -cf - .) | (cd "$tree" && tar -xf -)
+	# (_build and _inst: what `make distcheck` creates inside the tree)
+	(cd "$src" && tar --exclude=./.git --exclude=./_build --exclude=./_inst \
+	    --exclude='./*.deb' -cf - .) | (cd "$tree" && tar -xf -)
 fi
 
 # A tree configured in place (config.status present) would make the

@@ -21,17 +21,24 @@ CONF = "/etc/chatd.conf"
 UNITS = ["chatd.service", "chatd.socket", "chatd-echo.socket"]
 SOCKETS = ["chatd.socket", "chatd-echo.socket"]
 
-# An edit an administrator might make: one listener more.  The extra one is
-# not passed in by a socket unit, so chatd binds it itself, inside the
-# sandbox of chatd.service.
-GOOD_CONF = """\
-# written by nspawn-journey.py: the default listeners and one more
+# An edit an administrator might make: more listeners, of every kind.  None
+# of them is passed in by a socket unit, so chatd binds them itself, inside
+# the sandbox of chatd.service: TCP over IPv6, a unix socket in its
+# RuntimeDirectory, UDP echo, and one more TCP echo port.
+def good_conf(ipv6):
+    return """\
+# written by nspawn-journey.py: the default listeners and more
 listeners = (
   { name = "chat"; protocol = "chat"; bind = "127.0.0.1:1234"; },
+%s  { name = "local"; protocol = "chat"; bind = "unix:/run/chatd/chat.sock"; mode = "0666"; room = "chat"; },
   { name = "echo"; protocol = "echo"; bind = "127.0.0.1:9001"; },
+  { name = "echo-udp"; protocol = "echo"; bind = "udp:127.0.0.1:9001"; },
   { name = "extra"; protocol = "echo"; bind = "127.0.0.1:9002"; }
 );
-"""
+""" % ('  { name = "chat6"; protocol = "chat"; bind = "[::1]:1234"; room = "chat"; },\n'
+       if ipv6 else "")
+
+
 # A broken edit: the error is on line 4.
 BAD_CONF = """\
 # written by nspawn-journey.py: a syntax error on line 4
@@ -228,7 +235,10 @@ class Journey:
         e.close()
 
         # -- an edit and a reload, a client stays connected ---------------------
-        self.write_file(CONF, GOOD_CONF)
+        ipv6 = have_ipv6_loopback()
+        if not ipv6:
+            print("# no IPv6 on the container's loopback: no [::1] listener", flush=True)
+        self.write_file(CONF, good_conf(ipv6))
         rc, out = self.ctr("chatd", "-t", "-c", CONF)
         self.check("chatd -t accepts the edited configuration",
                    rc == 0 and "configuration OK" in out, out)
@@ -243,6 +253,37 @@ class Journey:
             x.send(b"extra\n")
             self.check("echo on the new listener", x.expect_exact(b"extra\n"), repr(x.data))
             x.close()
+        try:
+            d = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            d.settimeout(5)
+            d.sendto(b"datagram", ("127.0.0.1", 9001))
+            got = d.recvfrom(100)[0]
+            d.close()
+        except OSError as e:
+            got = e
+        self.check("UDP echo on a listener chatd bound itself", got == b"datagram", got)
+        sock = "/proc/%s/root/run/chatd/chat.sock" % self.pid1
+        try:
+            u = Client(None, sock)
+            u.send(b"hello over unix\n")
+            ok = a.expect(rb"unix:\d+: hello over unix\r\n")
+            u.close()
+        except OSError as e:
+            ok = False
+            a.data += str(e).encode()
+        self.check("a unix-socket client in /run/chatd (RuntimeDirectory=) chats with the TCP room",
+                   ok, repr(a.data[-300:]))
+        if ipv6:
+            try:
+                v = Client("::1", 1234)
+                v.send(b"hello over ipv6\n")
+                ok = a.expect(rb"\[::1\]:\d+: hello over ipv6\r\n")
+                v.close()
+            except OSError as e:
+                ok = False
+                a.data += str(e).encode()
+            self.check("an IPv6 client on [::1]:1234 chats with the same room",
+                       ok, repr(a.data[-300:]))
         a.send(b"still here after reload\n")
         self.check("the connected chat client survived the reload",
                    a.expect(rb": still here after reload\r\n"), repr(a.data[-300:]))
@@ -279,7 +320,7 @@ class Journey:
         a.send(b"still here after a failed reload\n")
         self.check("the chat client survived the failed reload",
                    a.expect(rb": still here after a failed reload\r\n"), repr(a.data[-300:]))
-        self.write_file(CONF, GOOD_CONF)
+        self.write_file(CONF, good_conf(ipv6))
 
         # -- stop ---------------------------------------------------------------
         cur = self.cursor()
@@ -309,6 +350,8 @@ class Journey:
         bad = [e for e in mine if int(e.get("PRIORITY", 9)) <= 3]
         self.check("no message at err or worse from chatd during the stop", not bad,
                    self.journal_text(bad))
+        rc, out = self.ctr("test", "-e", "/run/chatd")
+        self.check("the RuntimeDirectory /run/chatd is gone after the stop", rc == 1, out)
         self.check("the socket units keep listening after the service stopped",
                    {"127.0.0.1:1234", "127.0.0.1:9001"} <= self.listening()
                    and "127.0.0.1:9002" not in self.listening(), sorted(self.listening()))
@@ -320,6 +363,22 @@ class Journey:
                    c.expect_exact(b"again\n") and self.wait_for(
                        lambda: self.prop("chatd.service", "ActiveState") == "active", 5),
                    repr(c.data))
+        c.close()
+
+        # -- the upgrade path: the same package again -----------------------------
+        before = self.prop("chatd.service", "MainPID")
+        rc, out = self.ctr("dpkg", "-i", self.deb, timeout=120)
+        self.check("dpkg -i over the installed package (the upgrade path) succeeds", rc == 0, out)
+        ok = self.wait_for(lambda: self.prop("chatd.service", "ActiveState") == "active"
+                           and self.prop("chatd.service", "MainPID") not in ("0", before), 10)
+        self.check("the upgrade restarted the running chatd.service (try-restart)", ok,
+                   "MainPID %s -> %s" % (before, self.prop("chatd.service", "MainPID")))
+        rc, act = self.ctr("systemctl", "is-active", *SOCKETS)
+        c = Client("127.0.0.1", 9001)
+        c.send(b"after upgrade\n")
+        self.check("the socket units stayed active through the upgrade and chatd serves",
+                   act.split() == ["active", "active"] and c.expect_exact(b"after upgrade\n"),
+                   act + repr(c.data))
         c.close()
 
         rc, out = self.ctr("apt-get", "remove", "-y", "chatd", timeout=120)
@@ -342,12 +401,28 @@ class Journey:
                    out.strip() == "", out)
 
 
+def have_ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
 class Client:
+    """A TCP client (host, port) or, with host None, a unix one (port = path)."""
+
     def __init__(self, host, port, timeout=5.0):
         self.timeout = timeout
         self.data = b""
         self.eof = False
-        self.s = socket.create_connection((host, port), timeout=timeout)
+        if host is None:
+            self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.s.settimeout(timeout)
+            self.s.connect(port)
+        else:
+            self.s = socket.create_connection((host, port), timeout=timeout)
 
     def send(self, b):
         self.s.sendall(b)

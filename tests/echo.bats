@@ -100,8 +100,9 @@ echo_check a first
 open b ${ECHO}
 expect_eof b
 echo_check a still served
-close a
-connect_wait c ${ECHO}
+shut a
+expect_eof a
+open c ${ECHO}
 echo_check c @random:1000
 EOF
 }

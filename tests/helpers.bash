@@ -12,6 +12,7 @@
 #                   readiness and client timeouts grow when it is set
 #   CHATD_EXEC_PREFIX  per-test prefix (prlimit, systemd-socket-activate)
 
+bats_require_minimum_version 1.5.0
 bats_load_library bats-support
 bats_load_library bats-assert
 

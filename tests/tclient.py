@@ -108,7 +108,7 @@ class Client:
         self.eof, self.reset, self.reading = False, False, True
         self.allow, self.seen = [], []
         self.recent = collections.deque(maxlen=6)
-        self.filled = 0
+        self.filled = self.lines_in = 0
 
     def pending(self):
         return len(self.buf) - self.pos
@@ -164,6 +164,7 @@ def pump(deadline, wsock=None):
                 c.eof = True
                 break
             c.buf += data
+            c.lines_in += data.count(b'\n')
     return writable
 
 
@@ -213,14 +214,31 @@ def send(c, data):
     view, sent, deadline = memoryview(data), 0, time.monotonic() + TIMEOUT
     while sent < len(data):
         try:
-            n = c.sock.send(view[sent:sent + 262144])
+            n = c.sock.send(view[sent:sent + 65536])
             sent, deadline = sent + n, time.monotonic() + TIMEOUT
+            pump(0)     # a writer that reads keeps up with its own echo
         except BlockingIOError:
             if time.monotonic() >= deadline:
                 raise Fail(f"client {c.name}: peer stopped reading; sent {sent} of {len(data)} bytes")
             pump(deadline, c.sock)
         except OSError as e:
             raise Fail(f"client {c.name}: send failed after {sent} bytes: {e}" + c.context())
+
+
+def flood(c, count, prefix, window=256):
+    """Sends count lines; while c reads, at most `window` of them may be
+    without an answer (a line back), so a fast reader is never outrun."""
+    lines = [f'{prefix}{i}\n'.encode('utf-8') for i in range(count)]
+    start, i, deadline = c.lines_in, 0, time.monotonic() + TIMEOUT
+    while i < count:
+        if c.reading and i - (c.lines_in - start) >= window:
+            if c.eof or time.monotonic() >= deadline:
+                raise Fail(f"client {c.name}: no answers to line {c.lines_in - start} of "
+                           f"{count} (sent {i})" + c.context())
+            pump(deadline)
+            continue
+        send(c, b''.join(lines[i:i + 64]))
+        i, deadline = i + 64, time.monotonic() + TIMEOUT
 
 
 def connect(name, addr, opts=(), retry=False):
@@ -303,7 +321,7 @@ def cmd_fill(c, limit):
     while time.monotonic() < stall:
         if sent >= limit:
             raise Fail(f"client {c.name}: peer took {sent} bytes without pushing back")
-        off = sent % 256
+        off = (c.filled + sent) % 256
         try:
             n = c.sock.send(BLOCK[off:off + 65536])
             sent, stall = sent + n, time.monotonic() + 0.3
@@ -365,7 +383,7 @@ def run(cmd, rest):
         send(client(a[0]), bytespec(a1))
     elif cmd == 'flood':
         count, prefix = a1.split(' ', 1)
-        send(client(a[0]), ''.join(f'{subst(prefix)}{i}\n' for i in range(int(count))).encode())
+        flood(client(a[0]), int(count), subst(prefix))
     elif cmd == 'echo_check':
         c = client(a[0])
         send(c, bytespec(a1))

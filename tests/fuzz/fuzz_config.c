@@ -47,12 +47,24 @@ static void put_file(const char *name, const char *text)
 	fclose(fp);
 }
 
+static void remove_scratch(void)
+{
+	char path[sizeof(scratch) + 32];
+
+	snprintf(path, sizeof(path), "%s/listener.conf", scratch);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/globals.conf", scratch);
+	unlink(path);
+	rmdir(scratch);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
 	if (mkdtemp(scratch) == NULL)
 		abort();
+	atexit(remove_scratch);
 	put_file("listener.conf",
 	    "{ name = \"inc\"; protocol = \"echo\"; bind = \"127.0.0.1:7\"; }");
 	put_file("globals.conf", "max_connections = 10;\nlog = { level = \"debug\"; };\n");

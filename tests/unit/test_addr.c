@@ -2,6 +2,8 @@
  * test_addr.c - every address form, every parse error, formatting round
  * trips, equality and the IPv4 fallback of "*:PORT".
  */
+#include "autoconfig.h"
+
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netinet/in.h>

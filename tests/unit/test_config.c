@@ -3,6 +3,8 @@
  * every validation error with its exact "FILE:LINE:" prefix, @include
  * resolution, missing files, and the sample etc/chatd.conf.
  */
+#include "autoconfig.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
