@@ -41,6 +41,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -1103,6 +1104,23 @@ static void parse_hex(const char *p, unsigned n, uint64_t *v, bool *bad)
 	*v = x;
 }
 
+/* A notice "* NAME left" seen by client 0 (chatd's format): when NAME is
+ * a never-reader, the server has just dropped it. */
+static void chat_notice(struct chat *ch, const char *line, size_t len, uint64_t now)
+{
+	if (len < 8 || memcmp(line, "* ", 2) != 0 || memcmp(line + len - 5, " left", 5) != 0)
+		return;
+	size_t nl = len - 7;
+	for (unsigned i = ch->nc; i < ch->nall; i++) {
+		struct cli *c = &ch->c[i];
+		if (c->nr_state == NR_CONNECTED && c->namelen == nl &&
+		    memcmp(c->name, line + 2, nl) == 0) {
+			c->nr_state = NR_GONE_LIVE;
+			c->nr_when = now;
+		}
+	}
+}
+
 /* One complete line received by reader r (LF removed). */
 static void chat_line(struct chat *ch, struct cli *r, const char *line, size_t len,
     uint64_t now)
@@ -1112,6 +1130,8 @@ static void chat_line(struct chat *ch, struct cli *r, const char *line, size_t l
 	const char *p = memchr(line, '~', len);
 	if (!p || p + 1 >= line + len) {
 		ch->other_lines++;
+		if (r == ch->c && ch->nall > ch->nc && ch->check_names)
+			chat_notice(ch, line, len, now);
 		return;
 	}
 	size_t rest = len - (size_t)(p - line);
@@ -1286,7 +1306,8 @@ static void chat_rate(struct chat *ch, uint64_t now)
 }
 
 /* After the run: reads what the never-readers were sent, to learn
- * whether the server had closed them (EOF behind the data). */
+ * whether the server had closed them (EOF behind the data), including
+ * those it announced as gone. */
 static void never_readers_final(struct chat *ch)
 {
 	static char buf[SCRATCH];
@@ -1298,7 +1319,7 @@ static void never_readers_final(struct chat *ch)
 		uint64_t now = now_ns();
 		for (unsigned i = ch->nc; i < ch->nall; i++) {
 			struct cli *c = &ch->c[i];
-			if (c->nr_state != NR_CONNECTED || c->dead)
+			if (c->dead)
 				continue;
 			for (int k = 0; k < 64; k++) {
 				ssize_t n = read(c->fd, buf, sizeof buf);
@@ -1308,7 +1329,8 @@ static void never_readers_final(struct chat *ch)
 					continue;
 				}
 				if (n == 0 || errno != EAGAIN) {
-					c->nr_state = NR_GONE_AT_END;
+					if (c->nr_state == NR_CONNECTED)
+						c->nr_state = NR_GONE_AT_END;
 					c->dead = true;
 					close(c->fd);
 				}
@@ -1493,13 +1515,14 @@ static int run_chat(void)
 			}
 		}
 	}
-	unsigned nr_live = 0, nr_end = 0, nr_conn = 0;
+	unsigned nr_live = 0, nr_end = 0, nr_conn = 0, nr_left_open = 0;
 	uint64_t nr_bytes = 0, nr_first = 0, nr_last = 0;
 	for (unsigned i = C; i < ch->nall; i++) {
 		struct cli *c = &ch->c[i];
 		nr_bytes += c->nr_bytes;
 		if (c->nr_state == NR_GONE_LIVE) {
 			nr_live++;
+			nr_left_open += !c->dead;	/* announced gone, yet no EOF */
 			uint64_t t = c->nr_when - ch->t_run0;
 			if (!nr_first || t < nr_first)
 				nr_first = t;
@@ -1567,8 +1590,9 @@ static int run_chat(void)
 		juint("nr_disconnected", nr_live + nr_end);
 		juint("nr_disconnected_live", nr_live);
 		juint("nr_still_connected", nr_conn);
-		jdbl("nr_first_disconnect_s", (double)nr_first / 1e9, 3);
-		jdbl("nr_last_disconnect_s", (double)nr_last / 1e9, 3);
+		juint("nr_gone_but_open", nr_left_open);
+		jdbl("nr_first_disconnect_s", nr_live ? (double)nr_first / 1e9 : (double)NAN, 3);
+		jdbl("nr_last_disconnect_s", nr_live ? (double)nr_last / 1e9 : (double)NAN, 3);
 		juint("nr_bytes_drained_at_end", nr_bytes);
 	}
 	if (ch->err[0])
@@ -1587,8 +1611,10 @@ static int run_chat(void)
 	    ch->misnamed, ch->readers_lost, unfinished);
 	if (K)
 		fprintf(stderr, "  never-readers: %u of %u disconnected (%u seen live, "
-		    "%u found at end), %u still connected; %" PRIu64 " bytes drained at end\n",
-		    nr_live + nr_end, K, nr_live, nr_end, nr_conn, nr_bytes);
+		    "%.2f-%.2f s after the start; %u found at end), %u still connected; "
+		    "%" PRIu64 " bytes drained at end\n",
+		    nr_live + nr_end, K, nr_live, (double)nr_first / 1e9, (double)nr_last / 1e9,
+		    nr_end, nr_conn, nr_bytes);
 	if (ch->w.s1.ok)
 		fprintf(stderr, "  server: cpu %.2f, rss %ld kB, peak %ld kB\n",
 		    secs > 0 ? (ch->w.s1.cpu - ch->w.s0.cpu) / secs : 0,

@@ -30,24 +30,24 @@ const char *selector_backend_name(void);
 
 /* Interest management.  add fails if fd is already registered; mod
  * with 0 keeps fd registered but silent. */
-int selector_add(struct selector *, int fd, int events, sel_io_fn *, void *arg);
+int selector_add(struct selector *, int fd, int events, sel_io_fn *fn, void *arg);
 int selector_mod(struct selector *, int fd, int events);
 int selector_del(struct selector *, int fd);
 int selector_events(const struct selector *, int fd);
 
 /* One-shot timers, in milliseconds from now.  A timer may be re-armed
  * from its own callback. */
-struct sel_timer *selector_timer_new(struct selector *, sel_timer_fn *, void *arg);
+struct sel_timer *selector_timer_new(struct selector *, sel_timer_fn *fn, void *arg);
 void selector_timer_arm(struct sel_timer *, int64_t after_ms);
 void selector_timer_disarm(struct sel_timer *);
 void selector_timer_free(struct sel_timer *);
 
 /* Signals are delivered as loop events, never handled in the handler. */
-int selector_signal(struct selector *, int signo, sel_signal_fn *, void *arg);
+int selector_signal(struct selector *, int signo, sel_signal_fn *fn, void *arg);
 
 /* Runs before every wait: the place to flush output gathered while
  * dispatching, so a burst of events costs one write per client. */
-void selector_before_wait(struct selector *, sel_hook_fn *, void *arg);
+void selector_before_wait(struct selector *, sel_hook_fn *fn, void *arg);
 
 /* Waits at most timeout_ms (-1: until an event or timer) and dispatches.
  * Returns the number of events dispatched, or -1 on a fatal error. */

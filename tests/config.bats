@@ -55,8 +55,7 @@ open a ${CHAT}
 name a
 open b ${CHAT6}
 name b
-expect a \* \[::1\]:[0-9]+ joined
-expect a \* ${b} joined|.*
+expect a \* ${b} joined
 send b hello
 expect a ${b}: hello
 expect b ${b}: hello

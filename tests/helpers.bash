@@ -204,10 +204,16 @@ wait_log() {
 	done
 }
 
-teardown() {
+# chatd_teardown: stops the daemon (failing the test if it crashed) and
+# shows its stderr; the default teardown, for files that add their own.
+chatd_teardown() {
 	local rc=0
 	stop_chatd || rc=$?
 	show_chatd_log >&2
 	if [[ -n ${SOCKDIR_OWNED:-} ]]; then rm -rf "$SOCKDIR"; fi
 	return $rc
+}
+
+teardown() {
+	chatd_teardown
 }

@@ -16,10 +16,17 @@ static void build_appends_crlf(void)
 {
 	struct msg *m = msg_build((struct iovec[]){ { "ab", 2 }, { ": ", 2 }, { "c", 1 } }, 3);
 
-	CHECK(m != NULL);
+	if (m == NULL) {
+		CHECK(!"msg_build failed");
+		return;
+	}
 	CHECK_MEM(m->data, m->len, "ab: c\r\n", 7);
 	msg_unref(m);
 	m = msg_notice("%s joined", "x");
+	if (m == NULL) {
+		CHECK(!"msg_notice failed");
+		return;
+	}
 	CHECK_MEM(m->data, m->len, "* x joined\r\n", 12);
 	msg_unref(m);
 }
