@@ -923,7 +923,7 @@ struct cli {
 	char *out;			/* bytes the kernel did not take yet */
 	size_t out_len, out_cap;
 	uint32_t *expect;		/* readers: next seq expected, per sender */
-	uint32_t *got;			/* readers: in-order deliveries, per sender */
+	uint32_t *got;			/* readers: deliveries, per sender */
 	int nr_state;			/* never-readers */
 	uint64_t nr_bytes, nr_when, nr_last;
 };
@@ -949,7 +949,7 @@ struct chat {
 	char pad[1024];
 	unsigned payload_len;		/* M - 1 */
 	uint64_t deliveries, lines_sent, lines_done, stalled, skipped;
-	uint64_t order, dups, corrupt, misnamed, other_lines, overlong;
+	uint64_t order, corrupt, misnamed, other_lines, overlong;
 	uint64_t readers_lost, rate_slot;
 	uint64_t t_run0;
 	char err[160];
@@ -1169,16 +1169,13 @@ static void chat_line(struct chat *ch, struct cli *r, const char *line, size_t l
 			ch->misnamed++;
 	}
 	uint32_t *ex = &r->expect[sid];
-	if (seq == *ex) {
+	if (seq == *ex)
 		(*ex)++;
-		r->got[sid]++;
-	} else if (seq > *ex) {
-		*ex = (uint32_t)seq + 1;	/* the gap is loss, counted at the end */
-		r->got[sid]++;
-	} else {
-		ch->order++;			/* older than one already seen */
-		return;
-	}
+	else if (seq > *ex)
+		*ex = (uint32_t)seq + 1;	/* a gap: loss unless it comes late */
+	else
+		ch->order++;			/* older than one already seen: late */
+	r->got[sid]++;
 	if (ch->phase == P_MEASURE) {
 		ch->deliveries++;
 		hist_add(&ch->lat, now - ts);
@@ -1497,8 +1494,9 @@ static int run_chat(void)
 	if (K)
 		never_readers_final(ch);
 
-	/* exact loss per (receiver, sender): sent minus received in order */
-	uint64_t loss = 0, loss_pairs = 0, loss_dead = 0, total_sent = 0;
+	/* exact loss per (receiver, sender): sent minus received (a pair that
+	 * got more than was sent got duplicates: counted apart) */
+	uint64_t loss = 0, loss_pairs = 0, loss_dead = 0, total_sent = 0, dups = 0;
 	for (unsigned j = 0; j < S; j++)
 		total_sent += ch->s[j].next;
 	for (unsigned i = 0; i < C; i++) {
@@ -1506,6 +1504,10 @@ static int run_chat(void)
 		for (unsigned j = 0; j < S; j++) {
 			if (!ch->self_echo && ch->s[j].cli == i)
 				continue;
+			if (r->got[j] > ch->s[j].next) {
+				dups += r->got[j] - ch->s[j].next;
+				continue;
+			}
 			uint64_t lost = ch->s[j].next - r->got[j];
 			if (r->dead)
 				loss_dead += lost;
@@ -1540,7 +1542,7 @@ static int run_chat(void)
 	double secs = window_secs(&ch->w);
 	double dps = secs > 0 ? (double)ch->deliveries / secs : 0;
 	double lps = secs > 0 ? (double)ch->lines_done / secs : 0;
-	bool ok = loss == 0 && loss_dead == 0 && ch->order == 0 && ch->corrupt == 0 &&
+	bool ok = loss == 0 && loss_dead == 0 && ch->order == 0 && dups == 0 && ch->corrupt == 0 &&
 	    ch->misnamed == 0 && ch->readers_lost == 0 && unfinished == 0;
 
 	jstart();
@@ -1578,6 +1580,7 @@ static int run_chat(void)
 	juint("loss_pairs", loss_pairs);
 	juint("loss_to_dropped_readers", loss_dead);
 	juint("order_violations", ch->order);
+	juint("duplicates", dups);
 	juint("corrupt_lines", ch->corrupt);
 	juint("misattributed", ch->misnamed);
 	juint("other_lines", ch->other_lines);

@@ -235,6 +235,9 @@ static void flush_one(struct conn *c)
 	if (c->flags & CONN_CLOSED)
 		return;
 	if (c->flags & CONN_DOOMED) {
+		log_client(LOG_WARNING, c->lst->conf.name, c->name,
+		    "%s (%zu bytes unsent, max_queue %zu)", c->close_reason,
+		    c->out.bytes, c->lst->conf.max_queue);
 		conn_close(c, c->close_reason);
 		return;
 	}
@@ -329,7 +332,7 @@ void conn_close(struct conn *c, const char *reason)
 	selector_del(s->sel, c->fd);
 	close(c->fd);
 	c->fd = -1;
-	log_info("%s: %s disconnected (%s)", l->conf.name, c->name,
+	log_client(LOG_INFO, l->conf.name, c->name, "disconnected (%s)",
 	    reason ? reason : "closed");
 	list_unlink(c);
 	l->nclients--;

@@ -246,7 +246,7 @@ static void accept_ready(struct selector *sel, int lfd, int events, void *arg)
 			close(fd);
 			continue;
 		}
-		log_info("%s: %s connected", l->conf.name, c->name);
+		log_client(LOG_INFO, l->conf.name, c->name, "connected");
 		l->ops->open(c);
 	}
 }

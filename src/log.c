@@ -159,7 +159,7 @@ static void timestamp(char *buf, size_t n)
 	strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
-static void emit(int prio, const char *line)
+static void emit(int prio, const char *line, const char *listener, const char *peer)
 {
 	char ts[32];
 
@@ -169,9 +169,19 @@ static void emit(int prio, const char *line)
 		return;
 #ifdef HAVE_LIBSYSTEMD
 	case LOG_TARGET_JOURNAL:
-		sd_journal_send("MESSAGE=%s", line, "PRIORITY=%d", prio,
-		    "SYSLOG_IDENTIFIER=chatd", NULL);
+		if (listener != NULL)
+			sd_journal_send("MESSAGE=%s", line, "PRIORITY=%d", prio,
+			    "SYSLOG_IDENTIFIER=chatd", "CHATD_LISTENER=%s", listener,
+			    "CHATD_PEER=%s", peer, NULL);
+		else
+			sd_journal_send("MESSAGE=%s", line, "PRIORITY=%d", prio,
+			    "SYSLOG_IDENTIFIER=chatd", NULL);
 		return;
+#else
+	case LOG_TARGET_JOURNAL:
+		(void)listener;
+		(void)peer;
+		break;
 #endif
 	case LOG_TARGET_FILE:
 		if (logfile != NULL) {
@@ -203,7 +213,25 @@ void log_vmsg(int prio, const char *fmt, va_list ap)
 		return;
 	}
 	vsnprintf(line, sizeof(line), fmt, ap);
-	emit(prio, line);
+	emit(prio, line, NULL, NULL);
+	errno = saved;
+}
+
+void log_client(int prio, const char *listener, const char *peer, const char *fmt, ...)
+{
+	char line[LINE_MAX_LOG];
+	int saved = errno, n;
+	va_list ap;
+
+	if (prio > level)
+		return;
+	n = snprintf(line, sizeof(line), "%s: %s ", listener, peer);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		n = 0;
+	va_start(ap, fmt);
+	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	va_end(ap);
+	emit(prio, line, listener, peer);
 	errno = saved;
 }
 

@@ -34,6 +34,10 @@ void log_warnx(const char *fmt, ...) LOG_PRINTF(1, 2);
 void log_info(const char *fmt, ...) LOG_PRINTF(1, 2);
 void log_notice(const char *fmt, ...) LOG_PRINTF(1, 2);
 void log_debug(const char *fmt, ...) LOG_PRINTF(1, 2);
+/* A line about one client: "LISTENER: PEER text" in text targets; the
+ * journal also gets CHATD_LISTENER= and CHATD_PEER= fields. */
+void log_client(int prio, const char *listener, const char *peer, const char *fmt, ...)
+    LOG_PRINTF(4, 5);
 void fatal(const char *fmt, ...) LOG_PRINTF(1, 2) __attribute__((noreturn));
 void fatalx(const char *fmt, ...) LOG_PRINTF(1, 2) __attribute__((noreturn));
 
