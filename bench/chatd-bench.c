@@ -1612,12 +1612,18 @@ static int run_chat(void)
 	    dps, lps, hist_pct_us(&ch->lat, 50), hist_pct_us(&ch->lat, 99),
 	    hist_pct_us(&ch->lat, 99.9), loss, loss_pairs, ch->order, ch->corrupt,
 	    ch->misnamed, ch->readers_lost, unfinished);
-	if (K)
-		fprintf(stderr, "  never-readers: %u of %u disconnected (%u seen live, "
-		    "%.2f-%.2f s after the start; %u found at end), %u still connected; "
-		    "%" PRIu64 " bytes drained at end\n",
-		    nr_live + nr_end, K, nr_live, (double)nr_first / 1e9, (double)nr_last / 1e9,
-		    nr_end, nr_conn, nr_bytes);
+	if (ch->stalled)
+		fprintf(stderr, "  %" PRIu64 " lines stalled (not everywhere after %.1f s) and "
+		    "were given up on\n", ch->stalled, O.line_timeout);
+	if (K && nr_live)
+		fprintf(stderr, "  never-readers: %u of %u disconnected, %u seen live %.2f-%.2f s "
+		    "after the start, %u found at the end; %u still connected; %" PRIu64
+		    " bytes drained at the end\n", nr_live + nr_end, K, nr_live,
+		    (double)nr_first / 1e9, (double)nr_last / 1e9, nr_end, nr_conn, nr_bytes);
+	else if (K)
+		fprintf(stderr, "  never-readers: %u of %u disconnected (found at the end); "
+		    "%u still connected; %" PRIu64 " bytes drained at the end\n",
+		    nr_end, K, nr_conn, nr_bytes);
 	if (ch->w.s1.ok)
 		fprintf(stderr, "  server: cpu %.2f, rss %ld kB, peak %ld kB\n",
 		    secs > 0 ? (ch->w.s1.cpu - ch->w.s0.cpu) / secs : 0,

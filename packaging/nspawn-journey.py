@@ -347,6 +347,10 @@ class Journey:
         self.check("connect/disconnect lines are logged at info (chatd.conf(5), logging)",
                    conns and all(e.get("PRIORITY") == "6" for e in conns),
                    self.journal_text(conns))
+        blobs = [e for e in self.journal() if self.from_chatd(e)
+                 and not isinstance(e.get("MESSAGE"), str)]
+        self.check("every chatd message in the journal is text (no blob data)", not blobs,
+                   self.journal_text(blobs))
         bad = [e for e in mine if int(e.get("PRIORITY", 9)) <= 3]
         self.check("no message at err or worse from chatd during the stop", not bad,
                    self.journal_text(bad))
@@ -364,6 +368,26 @@ class Journey:
                        lambda: self.prop("chatd.service", "ActiveState") == "active", 5),
                    repr(c.data))
         c.close()
+
+        # -- the watchdog: a short WatchdogSec= in a drop-in ----------------------
+        dropin = "/etc/systemd/system/chatd.service.d/journey-watchdog.conf"
+        self.ctr("mkdir", "-p", os.path.dirname(dropin))
+        self.write_file(dropin, "[Service]\nWatchdogSec=2s\n")
+        self.ctr("systemctl", "daemon-reload")
+        rc, out = self.ctr("systemctl", "restart", "chatd.service", timeout=60)
+        wpid = self.prop("chatd.service", "MainPID")
+        t0 = self.prop("chatd.service", "WatchdogTimestampMonotonic")
+        time.sleep(3.5)
+        t1 = self.prop("chatd.service", "WatchdogTimestampMonotonic")
+        self.check("with WatchdogSec=2s chatd pings in time (same PID after 3.5 s, "
+                   "watchdog timestamp advancing)",
+                   rc == 0 and self.prop("chatd.service", "ActiveState") == "active"
+                   and self.prop("chatd.service", "MainPID") == wpid
+                   and t0.isdigit() and t1.isdigit() and int(t1) > int(t0),
+                   "restart rc=%d %s\nMainPID %s -> %s, WatchdogTimestampMonotonic %s -> %s"
+                   % (rc, out, wpid, self.prop("chatd.service", "MainPID"), t0, t1))
+        self.ctr("rm", "-rf", os.path.dirname(dropin))
+        self.ctr("systemctl", "daemon-reload")
 
         # -- the upgrade path: the same package again -----------------------------
         before = self.prop("chatd.service", "MainPID")
@@ -396,8 +420,9 @@ class Journey:
         rc, out = self.ctr("apt-get", "purge", "-y", "chatd", timeout=120)
         self.check("apt-get purge chatd succeeds", rc == 0, out)
         rc, out = self.ctr("sh", "-c", "ls -d /etc/chatd.conf /etc/systemd/system/*/chatd* "
-                           "/lib/systemd/system/chatd* /usr/sbin/chatd 2>/dev/null; true")
-        self.check("apt purge removed the conffile and every unit and symlink",
+                           "/lib/systemd/system/chatd* /usr/sbin/chatd /var/log/chatd "
+                           "/var/log/private/chatd /run/chatd 2>/dev/null; true")
+        self.check("apt purge removed the conffile, every unit and symlink and the log directory",
                    out.strip() == "", out)
 
 

@@ -151,8 +151,8 @@ wait_chatd() {
 		echo "# chatd still running after $secs s: killing it" >&2
 		kill -KILL "$CHATD_PID" 2>/dev/null
 	fi
-	wait "$CHATD_TIMEOUT_PID"
-	CHATD_STATUS=$?
+	CHATD_STATUS=0
+	wait "$CHATD_TIMEOUT_PID" || CHATD_STATUS=$?
 	CHATD_TIMEOUT_PID=
 }
 
@@ -183,6 +183,13 @@ show_chatd_log() {
 	[[ -n ${CHATD_LOG:-} && -s $CHATD_LOG ]] || return 0
 	echo "# --- chatd stderr (last 60 lines of $CHATD_LOG) ---"
 	tail -n 60 "$CHATD_LOG" | sed 's/^/# /'
+}
+
+# pid_alive PID: the process exists and is not a zombie (a detached daemon
+# is reaped by whoever adopted it, maybe late).
+pid_alive() {
+	kill -0 "$1" 2>/dev/null || return 1
+	[[ ! -r /proc/$1/stat ]] || [[ $(cut -d' ' -f3 "/proc/$1/stat") != Z ]]
 }
 
 # assert_chatd_alive: the daemon is still running.
