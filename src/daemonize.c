@@ -16,16 +16,37 @@
 #include "daemonize.h"
 #include "log.h"
 
+/* Write end of the pipe the original process waits on, in the daemon. */
+static int report_fd = -1;
+
+static void wait_for_daemon(int fd)
+{
+	unsigned char status = 71;	/* EX_OSERR if the daemon died silently */
+	ssize_t n;
+
+	do
+		n = read(fd, &status, 1);
+	while (n == -1 && errno == EINTR);
+	_exit(n == 1 ? status : 71);
+}
+
 int daemonize(void)
 {
+	int fds[2], fd;
 	pid_t pid;
-	int fd;
 
+	if (pipe(fds) == -1)
+		return -1;
 	pid = fork();
 	if (pid == -1)
 		return -1;
-	if (pid > 0)
-		_exit(0);
+	if (pid > 0) {
+		close(fds[1]);
+		wait_for_daemon(fds[0]);
+	}
+	close(fds[0]);
+	report_fd = fds[1];
+	(void)fcntl(report_fd, F_SETFD, FD_CLOEXEC);
 	if (setsid() == -1)
 		return -1;
 	/* The second fork makes sure we can never reacquire a terminal. */
@@ -46,6 +67,18 @@ int daemonize(void)
 	if (fd > STDERR_FILENO)
 		close(fd);
 	return 0;
+}
+
+void daemonize_report(int status)
+{
+	unsigned char b = (unsigned char)status;
+
+	if (report_fd == -1)
+		return;
+	if (write(report_fd, &b, 1) != 1)
+		log_debug("the starting process went away before start-up ended");
+	close(report_fd);
+	report_fd = -1;
 }
 
 static pid_t read_pid(const char *path)

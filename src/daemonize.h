@@ -5,8 +5,12 @@
 #define CHATD_DAEMONIZE_H
 
 /* Double fork, setsid, chdir /, stdio to /dev/null.  Returns 0 in the
- * daemon, -1 on failure (in the original process). */
+ * daemon, -1 on failure (in the original process).  The original process
+ * waits until the daemon calls daemonize_report() and exits with that
+ * status, so "chatd -d" returns only once the daemon is ready (or failed). */
 int daemonize(void);
+/* Tells the waiting original process how start-up ended; once only. */
+void daemonize_report(int status);
 
 /* Creates path with our pid.  A pidfile naming a live process is refused
  * (-1, logged); a stale one is replaced. */

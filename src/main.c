@@ -268,6 +268,7 @@ static int run(const struct options *o, struct config *cfg)
 	start_watchdog(s);
 	log_notice("chatd %s ready (%s)", PACKAGE_VERSION, selector_backend_name());
 	notify_ready(s->nconns);
+	daemonize_report(0);
 	if (selector_run(s->sel) == -1) {
 		log_warn("event loop failed");
 		s->exit_code = EX_OSERR_;
@@ -297,6 +298,7 @@ int main(int argc, char **argv)
 		return EX_OK_;
 	}
 	rc = run(&o, cfg);
+	daemonize_report(rc);	/* a start-up failure after detaching */
 	pidfile_remove(active_pidfile);
 	server_free(&server);
 	selector_timer_free(watchdog_timer);

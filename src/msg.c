@@ -13,7 +13,7 @@
 
 #include "msg.h"
 
-#define OUTQ_MIN 8
+#define OUTQ_MIN 8		/* a power of two: ring indexes are masked */
 #define OUTQ_IOV 64		/* far below IOV_MAX everywhere */
 #define NOTICE_MAX 2048
 
@@ -84,7 +84,7 @@ static int outq_grow(struct outq *q)
 		return -1;
 	/* Unroll the ring into the new array so head starts at 0. */
 	for (uint32_t i = 0; i < q->count; i++)
-		r[i] = q->ring[(q->head + i) % q->cap];
+		r[i] = q->ring[(q->head + i) & (q->cap - 1)];
 	free(q->ring);
 	q->ring = r;
 	q->cap = cap;
@@ -96,7 +96,7 @@ int outq_push(struct outq *q, struct msg *m)
 {
 	if (q->count == q->cap && outq_grow(q) == -1)
 		return -1;
-	q->ring[(q->head + q->count) % q->cap] = msg_ref(m);
+	q->ring[(q->head + q->count) & (q->cap - 1)] = msg_ref(m);
 	q->count++;
 	q->bytes += m->len;
 	return 0;
@@ -105,7 +105,7 @@ int outq_push(struct outq *q, struct msg *m)
 static void outq_drop_head(struct outq *q)
 {
 	msg_unref(q->ring[q->head]);
-	q->head = (q->head + 1) % q->cap;
+	q->head = (q->head + 1) & (q->cap - 1);
 	q->count--;
 	q->first_off = 0;
 }
@@ -137,7 +137,7 @@ ssize_t outq_flush(struct outq *q, int fd)
 		ssize_t w;
 
 		for (uint32_t i = 0; i < q->count && n < OUTQ_IOV; i++, n++) {
-			struct msg *m = q->ring[(q->head + i) % q->cap];
+			struct msg *m = q->ring[(q->head + i) & (q->cap - 1)];
 			size_t off = i == 0 ? q->first_off : 0;
 
 			iov[n].iov_base = m->data + off;

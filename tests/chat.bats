@@ -548,11 +548,13 @@ expect k ${k}: three
 expect a \* ${k} joined
 expect a \* error: idle timeout
 expect_eof a
+send b /who
 expect_seen b \* ${a} left
+expect b \* users: ${b}, ${k}
 expect k \* error: idle timeout
 expect_eof k
-expect_seen b \* ${k} left
 send b /who
+expect_seen b \* ${k} left
 expect b \* users: ${b}
 EOF
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # run-bats.sh - runs the bats integration suite against the built daemon.
 # `make check` exports CHATD_BIN, CHATD_SRCDIR, CHATD_BUILDDIR, PYTHON3 and
-# BATS; by hand, run it from the build directory: tests/run-bats.sh [FILE...]
+# BATS; by hand, run it from the build directory:
+#   tests/run-bats.sh [BATS-OPTION...] [FILE.bats...]
 # Works from a VPATH build (read-only srcdir): bats writes only below
 # $BATS_TMPDIR / $TMPDIR.
 
@@ -22,7 +23,10 @@ fi
 CHATD_SRCDIR=$srcdir
 export CHATD_BIN CHATD_SRCDIR CHATD_BUILDDIR PYTHON3
 
-if [ $# -eq 0 ]; then
-	set -- "$srcdir"/tests/*.bats
-fi
+# Options (e.g. --timing, -f REGEX) pass through; without a .bats file
+# among the arguments, the whole suite runs.
+case " $* " in
+*.bats\ *) ;;
+*) set -- "$@" "$srcdir"/tests/*.bats ;;
+esac
 exec "$BATS" --tap --print-output-on-failure "$@"
