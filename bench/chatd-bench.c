@@ -375,6 +375,31 @@ struct srv {
 	double cpu;
 };
 
+/* CPU seconds of process pid from its stat file: its own time and, with
+ * children, that of the children it has reaped; pgrp gets its group. */
+static double proc_cpu(long pid, bool children, long *pgrp)
+{
+	char path[64], buf[1024];
+	unsigned long long ut = 0, st = 0, cut = 0, cst = 0;
+	long grp = -1;
+	snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	char *p = strrchr(buf, ')');
+	/* fields after the command: state(3) ppid pgrp(5) ... utime(14)
+	 * stime cutime cstime(17) */
+	if (!p || sscanf(p + 1, " %*c %*d %ld %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu",
+	    &grp, &ut, &st, &cut, &cst) != 5)
+		return 0;
+	if (pgrp)
+		*pgrp = grp;
+	return (double)(ut + st + (children ? cut + cst : 0)) / (double)sysconf(_SC_CLK_TCK);
+}
+
 static void srv_sample(long pid, struct srv *s)
 {
 	char path[64], buf[1024];
@@ -392,21 +417,25 @@ static void srv_sample(long pid, struct srv *s)
 			s->hwm_kb = strtol(buf + 6, NULL, 10);
 	}
 	fclose(f);
-	snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-	f = fopen(path, "r");
-	if (f) {
-		size_t n = fread(buf, 1, sizeof buf - 1, f);
-		buf[n] = 0;
-		fclose(f);
-		char *p = strrchr(buf, ')');
-		unsigned long long ut = 0, st = 0;
-		/* fields 3..15 after the command name: utime is 14, stime 15 */
-		if (p && sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-		    &ut, &st) == 2)
-			s->cpu = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+	/* servers that fork per connection (socat, inetd) work in their
+	 * children: when pid leads a process group, count the whole group */
+	long grp = -1;
+	s->cpu = proc_cpu(pid, true, &grp);
+	DIR *d;
+	if (grp == pid && (d = opendir("/proc"))) {
+		struct dirent *de;
+		while ((de = readdir(d))) {
+			long other = strtol(de->d_name, NULL, 10), og = -1;
+			if (other <= 0 || other == pid)
+				continue;
+			double c = proc_cpu(other, false, &og);
+			if (og == pid)
+				s->cpu += c;
+		}
+		closedir(d);
 	}
 	snprintf(path, sizeof path, "/proc/%ld/fd", pid);
-	DIR *d = opendir(path);
+	d = opendir(path);
 	if (d) {
 		struct dirent *de;
 		while ((de = readdir(d)))
@@ -902,12 +931,14 @@ static int run_echo(void)
 
 /*
  * A benchmark line, M bytes with its LF:
- *   ~B<sender, 5 digits>:<seq, 10 digits>:<send time ns, 16 hex>:xxxx...\n
- * The payload is found by its "~" wherever the server put it (after
- * "NAME: " for chatd and the seed, after "<user#N> " for ncat), so parsing
- * does not depend on the server's format.  Readiness probes are "~R<n>".
+ *   ~B<sender, 8 digits>:<seq, 16 digits>:<send time, 16 digits>:xxxx...\n
+ * the send time in ns since the run began (CLOCK_MONOTONIC).  The payload
+ * is found by its "~" wherever the server put it (after "NAME: " for chatd
+ * and the seed, after "<user#N> " for ncat), so parsing does not depend
+ * on the server's format.  Readiness probes are "~R<n>".  Fields are
+ * decimal and 8-digit aligned: the reader parses 8 digits at a time.
  */
-#define HDR_LEN 36		/* "~B" 5 ":" 10 ":" 16 ":" */
+#define HDR_LEN 45		/* "~B" 8 ":" 16 ":" 16 ":" */
 #define SCRATCH (256u * 1024u)
 #define MAX_CARRY (64u * 1024u)
 
@@ -922,10 +953,14 @@ struct cli {
 	size_t carry_len, carry_cap;
 	char *out;			/* bytes the kernel did not take yet */
 	size_t out_len, out_cap;
-	uint32_t *expect;		/* readers: next seq expected, per sender */
-	uint32_t *got;			/* readers: deliveries, per sender */
+	struct pair *pair;		/* readers: per sender */
 	int nr_state;			/* never-readers */
 	uint64_t nr_bytes, nr_when, nr_last;
+};
+
+struct pair {			/* one (receiver, sender): one cache access */
+	uint32_t expect;		/* next seq expected */
+	uint32_t got;			/* deliveries */
 };
 
 struct snd {
@@ -952,6 +987,7 @@ struct chat {
 	uint64_t order, corrupt, misnamed, other_lines, overlong;
 	uint64_t readers_lost, rate_slot;
 	uint64_t t_run0;
+	uint64_t t_base;		/* send times in lines count from here */
 	char err[160];
 };
 
@@ -1026,8 +1062,8 @@ static void snd_send(struct chat *ch, struct snd *s, uint64_t now)
 {
 	char line[1100];
 	unsigned id = (unsigned)(s - ch->s);
-	int h = snprintf(line, sizeof line, "~B%05u:%010" PRIu64 ":%016" PRIx64 ":",
-	    id, s->next, now);
+	int h = snprintf(line, sizeof line, "~B%08u:%016" PRIu64 ":%016" PRIu64 ":",
+	    id, s->next, now - ch->t_base);
 	memcpy(line + h, ch->pad, ch->payload_len - (unsigned)h);
 	line[ch->payload_len] = '\n';
 	s->ts[s->next % ch->W] = now;
@@ -1074,34 +1110,47 @@ static void cli_kill(struct chat *ch, struct cli *c, const char *why)
 		snd_advance(ch, &ch->s[i], now);
 }
 
-static void parse_dec(const char *p, unsigned n, uint64_t *v, bool *bad)
+/* Digit values for the parsers: 0..15, or 0x10 for anything else (so
+ * OR-ing them up flags a bad character without a branch per digit). */
+static unsigned char dec_val[256];
+
+static void digits_init(void)
 {
-	uint64_t x = 0;
-	for (unsigned i = 0; i < n; i++) {
-		unsigned d = (unsigned char)p[i] - '0';
-		if (d > 9)
-			*bad = true;
-		x = x * 10 + d;
-	}
-	*v = x;
+	memset(dec_val, 0x10, sizeof dec_val);
+	for (unsigned i = 0; i < 10; i++)
+		dec_val['0' + i] = (unsigned char)i;
 }
 
-static void parse_hex(const char *p, unsigned n, uint64_t *v, bool *bad)
+/* 8 decimal digits at p; sets bit 0x10 of *bad on a non-digit. */
+static uint64_t parse_dec8(const char *p, unsigned *bad)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	/* SWAR: the first digit is the lowest byte */
+	uint64_t v;
+	memcpy(&v, p, 8);
+	if ((v & 0xf0f0f0f0f0f0f0f0ull) != 0x3030303030303030ull ||
+	    ((v + 0x0606060606060606ull) & 0xf0f0f0f0f0f0f0f0ull) != 0x3030303030303030ull)
+		*bad |= 0x10;
+	v &= 0x0f0f0f0f0f0f0f0full;
+	v = (v * 10 + (v >> 8)) & 0x00ff00ff00ff00ffull;
+	v = (v * 100 + (v >> 16)) & 0x0000ffff0000ffffull;
+	return (v * 10000 + (v >> 32)) & 0xffffffffull;
+#else
 	uint64_t x = 0;
-	for (unsigned i = 0; i < n; i++) {
-		unsigned ch = (unsigned char)p[i], d;
-		if (ch >= '0' && ch <= '9')
-			d = ch - '0';
-		else if (ch >= 'a' && ch <= 'f')
-			d = ch - 'a' + 10;
-		else {
-			d = 0;
-			*bad = true;
-		}
-		x = x << 4 | d;
+	unsigned acc = 0;
+	for (unsigned i = 0; i < 8; i++) {
+		unsigned d = dec_val[(unsigned char)p[i]];
+		acc |= d;
+		x = x * 10 + d;
 	}
-	*v = x;
+	*bad |= acc & 0x10;
+	return x;
+#endif
+}
+
+static uint64_t parse_dec16(const char *p, unsigned *bad)
+{
+	return parse_dec8(p, bad) * 100000000u + parse_dec8(p + 8, bad);
 }
 
 /* A notice "* NAME left" seen by client 0 (chatd's format): when NAME is
@@ -1146,13 +1195,13 @@ static void chat_line(struct chat *ch, struct cli *r, const char *line, size_t l
 		ch->other_lines++;
 		return;
 	}
-	bool bad = rest != ch->payload_len;
+	unsigned bad = rest != ch->payload_len;
 	uint64_t sid = 0, seq = 0, ts = 0;
 	if (!bad) {
-		parse_dec(p + 2, 5, &sid, &bad);
-		parse_dec(p + 8, 10, &seq, &bad);
-		parse_hex(p + 19, 16, &ts, &bad);
-		bad = bad || p[7] != ':' || p[18] != ':' || p[35] != ':' || sid >= ch->ns ||
+		sid = parse_dec8(p + 2, &bad);
+		seq = parse_dec16(p + 11, &bad);
+		ts = parse_dec16(p + 28, &bad) + ch->t_base;
+		bad = bad || p[10] != ':' || p[27] != ':' || p[44] != ':' || sid >= ch->ns ||
 		    ts > now || seq >= ch->s[sid].next ||
 		    memcmp(p + HDR_LEN, ch->pad, ch->payload_len - HDR_LEN) != 0;
 	}
@@ -1168,14 +1217,14 @@ static void chat_line(struct chat *ch, struct cli *r, const char *line, size_t l
 		    line[sc->namelen] != ':' || line[sc->namelen + 1] != ' ')
 			ch->misnamed++;
 	}
-	uint32_t *ex = &r->expect[sid];
-	if (seq == *ex)
-		(*ex)++;
-	else if (seq > *ex)
-		*ex = (uint32_t)seq + 1;	/* a gap: loss unless it comes late */
+	struct pair *pr = &r->pair[sid];
+	if (seq == pr->expect)
+		pr->expect++;
+	else if (seq > pr->expect)
+		pr->expect = (uint32_t)seq + 1;	/* a gap: loss unless it comes late */
 	else
 		ch->order++;			/* older than one already seen: late */
-	r->got[sid]++;
+	pr->got++;
 	if (ch->phase == P_MEASURE) {
 		ch->deliveries++;
 		hist_add(&ch->lat, now - ts);
@@ -1333,13 +1382,60 @@ static void never_readers_final(struct chat *ch)
 				}
 				break;
 			}
-			if (!c->dead && now - c->nr_last < NS / 2)
+			/* one the server announced gone is read until its EOF */
+			if (!c->dead && (c->nr_state == NR_GONE_LIVE || now - c->nr_last < NS / 2))
 				open++;
 		}
 		if (open == 0 || now >= deadline)
 			break;
 		sleep_ns(10 * 1000000ull);
 	}
+}
+
+/* Client i on socket fd: its name as the server sees it, its counters,
+ * its events (a never-reader waits only for a hangup or an error). */
+static void cli_setup(struct chat *ch, unsigned i, int fd)
+{
+	struct cli *c = &ch->c[i];
+	struct sockaddr_in me;
+	socklen_t len = sizeof me;
+	char ip[INET_ADDRSTRLEN];
+
+	c->fd = fd;
+	c->never = i >= ch->nc;
+	getsockname(c->fd, (struct sockaddr *)&me, &len);
+	inet_ntop(AF_INET, &me.sin_addr, ip, sizeof ip);
+	c->namelen = (unsigned char)snprintf(c->name, sizeof c->name, "%s:%u",
+	    ip, ntohs(me.sin_port));
+	if (c->never) {
+		ep_set(ch->ep, EPOLL_CTL_ADD, c->fd, EPOLLRDHUP, i);
+	} else {
+		c->pair = xcalloc(ch->ns, sizeof *c->pair);
+		ep_set(ch->ep, EPOLL_CTL_ADD, c->fd, EPOLLIN | EPOLLRDHUP, i);
+	}
+}
+
+/* Connects the never-readers into fds[C..C+K-1]; returns how many. */
+static unsigned connect_never_readers(struct chat *ch, int *fds, unsigned infl, bool greet)
+{
+	unsigned up;
+	/* a small window, so the server's own queue for them fills within
+	 * seconds instead of megabytes of kernel buffers */
+	connect_rcvbuf = (int)O.nr_rcvbuf;
+	up = connect_all(fds + ch->nc, ch->nall - ch->nc, O.src_addrs, infl, O.timeout, greet);
+	connect_rcvbuf = 0;
+	return up;
+}
+
+static int chat_fail(const char *error, const char *key, unsigned v)
+{
+	jstart();
+	jopen("results");
+	jbool("ok", false);
+	jstr("error", error);
+	juint(key, v);
+	jend();
+	return 2;
 }
 
 static int run_chat(void)
@@ -1361,60 +1457,41 @@ static int run_chat(void)
 	ch->payload_len = O.size - 1;
 	memset(ch->pad, 'x', sizeof ch->pad);
 	ch->c = xcalloc(ch->nall, sizeof *ch->c);
+	ch->t_base = now_ns();
 	ch->s = xcalloc(S, sizeof *ch->s);
 	ch->ep = epoll_create1(EPOLL_CLOEXEC);
 
-	/* never-readers first: the listen queue is FIFO, so once every reader
-	 * is seen in the room they are in it too */
+	/*
+	 * Never-readers connect first: the listen queue is FIFO, so once every
+	 * reader is seen in the room they are in it too.  Not with ncat: it
+	 * announces each newcomer to everyone with blocking writes, so their
+	 * windows would fill while the readers join and ncat would stop
+	 * before all are in; there they join last, its greeting proving them
+	 * accepted.
+	 */
 	uint64_t tc = now_ns();
 	int *fds = xcalloc(ch->nall, sizeof *fds);
 	unsigned up = 0;
 	bool greet = O.fmt == FMT_NCAT;	/* ncat: listen(fd, 10), greets each newcomer */
 	unsigned infl = greet && O.inflight > 8 ? 8 : O.inflight;
-	if (K) {
-		/* a small window, so the server's own queue for them fills
-		 * within seconds instead of megabytes of kernel buffers */
-		connect_rcvbuf = (int)O.nr_rcvbuf;
-		up += connect_all(fds + C, K, O.src_addrs, infl, O.timeout, greet);
-		connect_rcvbuf = 0;
-	}
+	if (K && !greet)
+		up += connect_never_readers(ch, fds, infl, greet);
 	up += connect_all(fds, C, O.src_addrs, infl, O.timeout, greet);
-	if (up < ch->nall) {
+	if (up < (greet ? C : ch->nall)) {
 		fprintf(stderr, "chatd-bench: chat: only %u of %u clients connected: %s\n",
 		    up, ch->nall, connect_err);
-		jstart();
-		jopen("results");
-		jbool("ok", false);
-		jstr("error", "connect failed");
-		juint("connected", up);
-		jend();
-		return 2;
+		return chat_fail("connect failed", "connected", up);
 	}
-	for (unsigned i = 0; i < ch->nall; i++) {
-		struct cli *c = &ch->c[i];
-		struct sockaddr_in me;
-		socklen_t len = sizeof me;
-		char ip[INET_ADDRSTRLEN];
-		c->fd = fds[i];
-		c->never = i >= C;
-		getsockname(c->fd, (struct sockaddr *)&me, &len);
-		inet_ntop(AF_INET, &me.sin_addr, ip, sizeof ip);
-		c->namelen = (unsigned char)snprintf(c->name, sizeof c->name, "%s:%u",
-		    ip, ntohs(me.sin_port));
-		if (c->never) {
-			ep_set(ch->ep, EPOLL_CTL_ADD, c->fd, EPOLLRDHUP, i);
-		} else {
-			c->expect = xcalloc(S, sizeof *c->expect);
-			c->got = xcalloc(S, sizeof *c->got);
-			ep_set(ch->ep, EPOLL_CTL_ADD, c->fd, EPOLLIN | EPOLLRDHUP, i);
-		}
-	}
-	free(fds);
+	for (unsigned i = 0; i < (greet ? C : ch->nall); i++)
+		cli_setup(ch, i, fds[i]);
 	ch->live_readers = C;
+	/* the senders' window slots side by side: few cache lines for all */
+	uint32_t *cnt_all = xcalloc((size_t)S * ch->W, sizeof *cnt_all);
+	uint64_t *ts_all = xcalloc((size_t)S * ch->W, sizeof *ts_all);
 	for (unsigned i = 0; i < S; i++) {
 		ch->s[i].cli = i;
-		ch->s[i].cnt = xcalloc(ch->W, sizeof *ch->s[i].cnt);
-		ch->s[i].ts = xcalloc(ch->W, sizeof *ch->s[i].ts);
+		ch->s[i].cnt = cnt_all + (size_t)i * ch->W;
+		ch->s[i].ts = ts_all + (size_t)i * ch->W;
 	}
 
 	/* readiness: client 0 says "~R<n>" every 20 ms until every reader has
@@ -1433,13 +1510,7 @@ static int run_chat(void)
 			fprintf(stderr, "chatd-bench: chat: only %u of %u clients saw a probe "
 			    "within %.0f s%s%s\n", ch->ready, C, O.timeout,
 			    ch->err[0] ? ": " : "", ch->err);
-			jstart();
-			jopen("results");
-			jbool("ok", false);
-			jstr("error", "clients did not all join");
-			juint("joined", ch->ready);
-			jend();
-			return 2;
+			return chat_fail("clients did not all join", "joined", ch->ready);
 		}
 		if (now >= next_probe) {
 			char p[32];
@@ -1450,6 +1521,17 @@ static int run_chat(void)
 		int k = epoll_wait(ch->ep, evs, MAXEV, ms_until(now, next_probe, 20));
 		chat_events(ch, evs, k > 0 ? k : 0, now_ns());
 	}
+	if (K && greet) {
+		unsigned nup = connect_never_readers(ch, fds, infl, greet);
+		if (nup < K) {
+			fprintf(stderr, "chatd-bench: chat: only %u of %u never-readers "
+			    "connected: %s\n", nup, K, connect_err);
+			return chat_fail("connect failed", "connected", C + nup);
+		}
+		for (unsigned i = C; i < ch->nall; i++)
+			cli_setup(ch, i, fds[i]);
+	}
+	free(fds);
 	double setup_s = (double)(now_ns() - tc) / 1e9;
 	uint64_t readers_lost_setup = ch->readers_lost;
 
@@ -1504,11 +1586,11 @@ static int run_chat(void)
 		for (unsigned j = 0; j < S; j++) {
 			if (!ch->self_echo && ch->s[j].cli == i)
 				continue;
-			if (r->got[j] > ch->s[j].next) {
-				dups += r->got[j] - ch->s[j].next;
+			if (r->pair[j].got > ch->s[j].next) {
+				dups += r->pair[j].got - ch->s[j].next;
 				continue;
 			}
-			uint64_t lost = ch->s[j].next - r->got[j];
+			uint64_t lost = ch->s[j].next - r->pair[j].got;
 			if (r->dead)
 				loss_dead += lost;
 			else {
@@ -2021,6 +2103,7 @@ int main(int argc, char **argv)
 	if (O.port == 0)
 		die("--port is required");
 	signal(SIGPIPE, SIG_IGN);
+	digits_init();
 
 	if (!strcmp(O.mode, "echo")) {
 		return run_echo();

@@ -15,7 +15,8 @@
 #                   source tree; with QUICK=1, stdout)
 #   DURATION=S      measured seconds per run (default 5; QUICK 1)
 #   WARMUP=S        unmeasured seconds first (default 1; QUICK 0.3)
-#   NR_DURATION=S   measured seconds of the never-reader runs (default 10)
+#   CHAT_DURATION=S measured seconds of the chat runs, with and without
+#                   never-readers (default 10; QUICK 2)
 #   SKIP="a b"      servers to leave out: chatd baseline socat inetd
 #                   seed ncat
 #   PYTHON=python3  interpreter for the seed ports
@@ -59,11 +60,11 @@ case $BASELINE in /*) ;; *) BASELINE=$(pwd)/$BASELINE ;; esac
 
 if [ "$QUICK" = 1 ]; then
 	ROUNDS=${ROUNDS:-1}; DUR=${DURATION:-1}; WARM=${WARMUP:-0.3}
-	NRDUR=${NR_DURATION:-2}; ECHO_MANY=100; CHAT_N=50; IDLE_N=1000
+	CDUR=${CHAT_DURATION:-2}; ECHO_MANY=100; CHAT_N=50; IDLE_N=1000
 	OUT=${OUT:-/dev/stdout}
 else
 	ROUNDS=${ROUNDS:-3}; DUR=${DURATION:-5}; WARM=${WARMUP:-1}
-	NRDUR=${NR_DURATION:-10}; ECHO_MANY=1000; CHAT_N=500; IDLE_N=15000
+	CDUR=${CHAT_DURATION:-10}; ECHO_MANY=1000; CHAT_N=500; IDLE_N=15000
 	OUT=${OUT:-$here/RESULTS.md}
 fi
 NR_K=10
@@ -246,13 +247,13 @@ for round in $(seq 1 "$ROUNDS"); do
 		step "$round" "chat$CHAT_N" "$srv"
 		start_server "$srv" chat || continue
 		run "chat" "$srv" "$round" chat --port "$PORT" --clients "$CHAT_N" \
-		    --senders "$CHAT_N" --size 64 --duration "$DUR" --warmup "$WARM" \
+		    --senders "$CHAT_N" --size 64 --duration "$CDUR" --warmup "$WARM" \
 		    --peer-format "$fmt" --server-pid "$SPID"
 		stop_server
 		step "$round" "chat$CHAT_N+${NR_K}nr" "$srv"
 		start_server "$srv" chat || continue
 		run "chatnr" "$srv" "$round" chat --port "$PORT" --clients "$CHAT_N" \
-		    --senders "$CHAT_N" --never-read "$NR_K" --size 64 --duration "$NRDUR" \
+		    --senders "$CHAT_N" --never-read "$NR_K" --size 64 --duration "$CDUR" \
 		    --warmup "$WARM" --peer-format "$fmt" --server-pid "$SPID"
 		stop_server
 	done
@@ -307,7 +308,15 @@ okcount() {
 	ok=$(grep "^$1 $2 " "$R" 2>/dev/null | grep -c '"ok":true')
 	echo "$ok/$n"
 }
-# busy SCEN SRV: median client and server CPU busy fractions ("c / s")
+# pcpu SCEN SRV: median CPU of the generator and of the server process ("c / s")
+pcpu() {
+	local c s
+	c=$(med "$1" "$2" client_cpu); s=$(med "$1" "$2" server_cpu)
+	[ "$c" = - ] && { echo -; return; }
+	awk -v c="$c" -v s="$s" 'BEGIN { if (s == "-") printf "%.2f / -\n", c;
+		else printf "%.2f / %.2f\n", c, s }'
+}
+# busy SCEN SRV: median client and server core busy fractions ("c / s")
 busy() {
 	local c s
 	grep "^$1 $2 " "$R" 2>/dev/null | sed -n 's/.*"cpus_busy":\[\([^]]*\)\].*/\1/p' \
@@ -363,9 +372,11 @@ echo "- $ROUNDS interleaved round(s); in each round every scenario runs against 
 echo "  server, the order rotating from round to round; a fresh server process per run."
 echo "  Tables show the median over the rounds (and the range of the main figure)."
 echo "- Server pinned to CPU $SERVER_CPU, load generator to CPU $CLIENT_CPU (\`taskset\`)."
-echo "  \"CPU busy\" is client CPU / server CPU from /proc/stat over the measured window,"
-echo "  softirq included: a load generator near 1.00 would be the bottleneck."
-echo "- Each run: ${WARM} s warm-up, then ${DUR} s measured (never-reader runs: ${NRDUR} s)."
+echo "  \"proc CPU\" is the CPU time of the load generator / the server process per"
+echo "  second (a generator near 1.00 would be the bottleneck); \"busy\" is each core's"
+echo "  busy fraction from /proc/stat, which also counts softirq work: over loopback"
+echo "  part of one side's TCP work runs on the other side's core."
+echo "- Each run: ${WARM} s warm-up, then ${DUR} s measured (chat runs: ${CDUR} s)."
 echo "- echo: 64-byte messages, one in flight per connection, every byte verified."
 echo "- chat: $CHAT_N clients all sending 64-byte lines in a closed loop (a line is"
 echo "  done when every client has it, then its sender sends the next); latency is"
@@ -382,21 +393,21 @@ echo "- startup: from fork to the first accepted connection; idle RSS 0.5 s late
 echo
 echo "## Echo, 64-byte messages, 1 connection"
 echo
-echo "| server | ok | msgs/s | range | p50 µs | p99 µs | p99.9 µs | msgs/s ÷ baseline | p50 ÷ baseline | CPU busy c / s |"
-echo "|---|---|---:|---|---:|---:|---:|---:|---:|---|"
+echo "| server | ok | msgs/s | range | p50 µs | p99 µs | p99.9 µs | msgs/s ÷ baseline | p50 ÷ baseline | proc CPU c / s | busy c / s |"
+echo "|---|---|---:|---|---:|---:|---:|---:|---:|---|---|"
 b_m=$(med echo1 baseline msgs_per_s); b_p50=$(med echo1 baseline rtt_p50_us)
 for s in $ECHO_SERVERS; do
 	m=$(med echo1 "$s" msgs_per_s); p50=$(med echo1 "$s" rtt_p50_us)
 	echo "| $s | $(okcount echo1 "$s") | $(num "$m") | $(range echo1 "$s" msgs_per_s) |" \
 	    "$(num "$p50" 1) | $(num "$(med echo1 "$s" rtt_p99_us)" 1) |" \
 	    "$(num "$(med echo1 "$s" rtt_p999_us)" 1) | $(ratio "$m" "$b_m") |" \
-	    "$(ratio "$p50" "$b_p50") | $(busy echo1 "$s") |"
+	    "$(ratio "$p50" "$b_p50") | $(pcpu echo1 "$s") | $(busy echo1 "$s") |"
 done
 echo
 echo "## Echo, 64-byte messages, $ECHO_MANY connections"
 echo
-echo "| server | ok | msgs/s | range | p50 µs | p99 µs | p99.9 µs | msgs/s ÷ baseline | p99 ÷ baseline | CPU busy c / s |"
-echo "|---|---|---:|---|---:|---:|---:|---:|---:|---|"
+echo "| server | ok | msgs/s | range | p50 µs | p99 µs | p99.9 µs | msgs/s ÷ baseline | p99 ÷ baseline | proc CPU c / s | busy c / s |"
+echo "|---|---|---:|---|---:|---:|---:|---:|---:|---|---|"
 e=echo$ECHO_MANY
 bm_m=$(med "$e" baseline msgs_per_s); bm_p99=$(med "$e" baseline rtt_p99_us)
 for s in $ECHO_SERVERS; do
@@ -404,13 +415,13 @@ for s in $ECHO_SERVERS; do
 	echo "| $s | $(okcount "$e" "$s") | $(num "$m") | $(range "$e" "$s" msgs_per_s) |" \
 	    "$(num "$(med "$e" "$s" rtt_p50_us)" 1) | $(num "$p99" 1) |" \
 	    "$(num "$(med "$e" "$s" rtt_p999_us)" 1) | $(ratio "$m" "$bm_m") |" \
-	    "$(ratio "$p99" "$bm_p99") | $(busy "$e" "$s") |"
+	    "$(ratio "$p99" "$bm_p99") | $(pcpu "$e" "$s") | $(busy "$e" "$s") |"
 done
 echo
 echo "## Chat, $CHAT_N clients all sending 64-byte lines, closed loop"
 echo
-echo "| server | ok | deliveries/s | range | p50 µs | p99 µs | p99.9 µs | loss | order | corrupt | misattributed | ÷ best peer | CPU busy c / s | server RSS kB |"
-echo "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"
+echo "| server | ok | deliveries/s | range | p50 µs | p99 µs | p99.9 µs | loss | order | corrupt | misattributed | ÷ best peer | proc CPU c / s | busy c / s | server RSS kB |"
+echo "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|"
 best=-; best_name=; peers_p99=
 for s in $CHAT_SERVERS; do
 	[ "$s" = chatd ] && continue
@@ -424,7 +435,8 @@ for s in $CHAT_SERVERS; do
 	    "$(num "$(med chat "$s" lat_p50_us)" 1) | $(num "$(med chat "$s" lat_p99_us)" 1) |" \
 	    "$(num "$(med chat "$s" lat_p999_us)" 1) | $(maxv chat "$s" loss) |" \
 	    "$(maxv chat "$s" order_violations) | $(maxv chat "$s" corrupt_lines) |" \
-	    "$(maxv chat "$s" misattributed) | $(ratio "$d" "$best") | $(busy chat "$s") |" \
+	    "$(maxv chat "$s" misattributed) | $(ratio "$d" "$best") | $(pcpu chat "$s") |" \
+	    "$(busy chat "$s") |" \
 	    "$(num "$(med chat "$s" server_rss_kb)") |"
 done
 echo

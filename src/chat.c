@@ -150,7 +150,9 @@ static void chat_leave(struct conn *c)
 		r->last = c->room_prev;
 	c->room_prev = c->room_next = NULL;
 	r->nmembers--;
-	if (c->lst->conf.announce)
+	/* At shutdown everyone leaves at once: N clients would get N-1
+	 * notices each before the one that matters. */
+	if (c->lst->conf.announce && c->lst->srv->state == SERVER_RUNNING)
 		to_room(c, msg_notice("%s left", c->name));
 	chat_room_put(c->lst->srv, r);
 	c->room = NULL;

@@ -133,15 +133,35 @@ void conn_schedule_flush(struct conn *c)
 	s->flush_list = c;
 }
 
+/* Over max_queue before the next flush: write now, so the limit counts
+ * what the client really has not taken, not what one loop iteration
+ * queued.  Never closes here: the caller may be walking a room. */
+static bool over_limit_after_write(struct conn *c, size_t more)
+{
+	ssize_t n;
+
+	if (c->out.bytes + more <= c->lst->conf.max_queue)
+		return false;
+	n = outq_flush(&c->out, c->fd);
+	if (n == -1) {
+		c->flags |= CONN_DOOMED;
+		c->close_reason = "write error";
+		return true;
+	}
+	c->lst->stats.bytes_out += (uint64_t)n;
+	return c->out.bytes + more > c->lst->conf.max_queue;
+}
+
 void conn_send(struct conn *c, struct msg *m)
 {
 	if (c->flags & (CONN_CLOSED | CONN_DOOMED | CONN_LINGER))
 		return;
-	if (c->out.bytes + m->len > c->lst->conf.max_queue) {
-		/* Dropping the lines would silently corrupt the stream; the
-		 * only honest choice left is to disconnect. */
+	if (over_limit_after_write(c, m->len)) {
+		/* Dropping lines would silently corrupt the stream; the only
+		 * honest choice left is to disconnect. */
+		if (!(c->flags & CONN_DOOMED))
+			c->close_reason = "slow consumer: output queue full";
 		c->flags |= CONN_DOOMED;
-		c->close_reason = "slow consumer: output queue full";
 	} else if (outq_push(&c->out, m) == -1) {
 		c->flags |= CONN_DOOMED;
 		c->close_reason = "out of memory";
@@ -392,6 +412,9 @@ static bool sweep_listener(struct listener *l, int64_t now)
 		} else if (idle_ms > 0 && age >= idle_ms && !(c->flags & CONN_CLOSING)) {
 			if (l->ops->farewell != NULL)
 				l->ops->farewell(c, "error: idle timeout");
+			/* It has left now, not when its socket is finally closed. */
+			if (l->ops->closing != NULL)
+				l->ops->closing(c);
 			conn_close_after_flush(c, "idle timeout");
 		}
 	}

@@ -108,19 +108,23 @@ EOF
 
 @test "durations take integers or floats, sizes take integers" {
 	local f=$BATS_TEST_TMPDIR/d.conf
-	cat >"$f" <<EOF
-shutdown_timeout = 3;
+	# durations.conf TIMEOUT MAX_LINE
+	durations_conf() {
+		cat >"$f" <<EOF
+shutdown_timeout = $1;
 listeners = (
-  { name = "a"; protocol = "chat"; bind = "$CHAT"; idle_timeout = 90; max_line = 2048; max_queue = 100000; },
+  { name = "a"; protocol = "chat"; bind = "$CHAT"; idle_timeout = 90; max_line = $2; max_queue = 100000; },
   { name = "b"; protocol = "chat"; bind = "127.0.0.1:$P2"; idle_timeout = 0.25; }
 );
 EOF
+	}
+	durations_conf 3 2048
 	run --separate-stderr chatd_cmd -t -c "$f"
 	assert_success
-	sed -i 's/shutdown_timeout = 3;/shutdown_timeout = 2.5;/' "$f"
+	durations_conf 2.5 2048
 	run --separate-stderr chatd_cmd -t -c "$f"
 	assert_success
-	sed -i 's/max_line = 2048;/max_line = 2048.0;/' "$f"
+	durations_conf 2.5 2048.0
 	run --separate-stderr chatd_cmd -t -c "$f"
 	assert_failure 78
 	[[ $stderr == *"d.conf:3: "*max_line* ]] || fail "stderr is '$stderr'"

@@ -24,6 +24,9 @@ export CHATD_BIN CHATD_SRCDIR CHATD_BUILDDIR PYTHON3
 TCLIENT=$BATS_TEST_DIRNAME/tclient.py
 TDATA=$BATS_TEST_DIRNAME/data
 
+# GNU timeout(1); gtimeout where coreutils come with a g prefix (macOS, BSD).
+TIMEOUT_CMD=$(command -v timeout || command -v gtimeout || echo timeout)
+
 if [[ -n ${CHATD_WRAPPER:-} ]]; then
 	READY_TIMEOUT=60 CLIENT_TIMEOUT=30 HARD_TIMEOUT=300
 else
@@ -38,7 +41,7 @@ tclient() {
 # chatd_cmd ARGS: run the daemon binary (under CHATD_WRAPPER) in the
 # foreground with a hard timeout; for `run chatd_cmd -t -c FILE`.
 chatd_cmd() {
-	timeout -k 5 "$HARD_TIMEOUT" ${CHATD_WRAPPER:-} "$CHATD_BIN" "$@" 3>&-
+	"$TIMEOUT_CMD" -k 5 "$HARD_TIMEOUT" ${CHATD_WRAPPER:-} "$CHATD_BIN" "$@" 3>&-
 }
 
 # free_ports N: prints N distinct TCP ports (also free for UDP) on
@@ -112,7 +115,7 @@ start_chatd_file() {
 	shift
 	CHATD_LOG=$BATS_TEST_TMPDIR/chatd.stderr
 	: >"$CHATD_LOG"
-	timeout -k 5 "$HARD_TIMEOUT" ${CHATD_EXEC_PREFIX:-} ${CHATD_WRAPPER:-} \
+	"$TIMEOUT_CMD" -k 5 "$HARD_TIMEOUT" ${CHATD_EXEC_PREFIX:-} ${CHATD_WRAPPER:-} \
 		"$CHATD_BIN" -c "$CHATD_CONF" "$@" \
 		</dev/null >"$BATS_TEST_TMPDIR/chatd.stdout" 2>"$CHATD_LOG" 3>&- &
 	CHATD_TIMEOUT_PID=$!
@@ -131,7 +134,7 @@ start_chatd_file() {
 	fi
 	local addrs=${CHATD_READY:-$(bind_addrs "$CHATD_CONF")}
 	if [[ -n $addrs ]] && ! "$PYTHON3" "$TCLIENT" -t "$READY_TIMEOUT" \
-		--wait-listen --pid "$CHATD_PID" $addrs; then
+		--pid "$CHATD_PID" --wait-listen $addrs; then
 		fail "chatd did not become ready on: $addrs"
 	fi
 }

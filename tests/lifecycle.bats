@@ -74,7 +74,7 @@ expect a \* \S+ joined
 pause s
 flood a 20000 a line the other client never reads #
 kill TERM ${CHATD_PID}
-expect_many a 1 .*: a line the other client never reads #[0-9]+
+allow a .*: a line the other client never reads #[0-9]+
 expect a \* server shutting down
 expect_eof a
 EOF
@@ -238,7 +238,7 @@ EOF
 open a ${CHAT}
 name a
 kill HUP ${CHATD_PID}
-wait_file ${CHATD_LOG} chatd\.conf:2:.*colour
+exec until grep -Eq 'chatd\.conf:2:.*colour' ${CHATD_LOG}; do sleep 0.05; done
 send a still here
 expect a ${a}: still here
 open b ${CHAT}
@@ -343,6 +343,7 @@ EOF
 
 @test "prlimit --nofile=64: 100 connection attempts, the daemon keeps serving and does not spin" {
 	command -v prlimit >/dev/null || skip "no prlimit"
+	[[ -z ${CHATD_WRAPPER:-} ]] || skip "a wrapper (valgrind) reserves descriptors of its own"
 	[[ -r /proc/self/stat ]] || skip "no /proc"
 	CHATD_EXEC_PREFIX="prlimit --nofile=64 --" start_chatd \
 		"listeners = ( { name = \"echo\"; protocol = \"echo\"; bind = \"$ECHO\"; backlog = 256; } );"

@@ -94,7 +94,7 @@ EOF
 @test "stderr that is the journal (JOURNAL_STREAM) gets <N> priority prefixes" {
 	local log=$BATS_TEST_TMPDIR/chatd.stderr
 	: >"$log"
-	JOURNAL_STREAM=$(stat -c '%d:%i' "$log")
+	JOURNAL_STREAM=$("$PYTHON3" -c 'import os, sys; s = os.stat(sys.argv[1]); print(f"{s.st_dev}:{s.st_ino}")' "$log")
 	export JOURNAL_STREAM
 	start_chatd "log = { target = \"stderr\"; level = \"info\"; };
 listeners = ( { name = \"logchat\"; protocol = \"chat\"; bind = \"$CHAT\"; } );"

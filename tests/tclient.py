@@ -8,7 +8,7 @@ One command per line; blank and '#' lines are skipped.  The first failing
 step exits 1 naming the script line, the client, what was expected and what
 arrived.  Every wait is bounded by the timeout (-t, default 5 s; for bulk
 steps: without progress).  -v traces the steps on stderr.  ${VAR} is a
-variable (from `name`, `set` or a regex's (?P<VAR>...)) or else from the
+variable (from `name` or a regex's (?P<VAR>...)) or else from the
 environment; escaped inside a REGEX.  ADDR: HOST:PORT, [V6]:PORT, unix:PATH
 (udp: prefix ignored).  BYTES: Python escapes (a\\x00b\\n), @all256 or
 @random:N.  A REGEX matches a whole line; each line must end in CRLF (not
@@ -20,21 +20,20 @@ part of the match).  Clients read in the background unless paused.
   send NAME TEXT (adds LF)    sendraw NAME BYTES   echo_check NAME BYTES
   flood NAME COUNT PREFIX     lines PREFIX0 .. PREFIX<COUNT-1>, paced by the echo
   expect NAME REGEX           expect_seq NAME COUNT REGEX (REGEX0 .. REGEX<COUNT-1>)
-  expect_many NAME MIN REGEX  at least MIN lines, up to the first that differs
   allow NAME REGEX            expects skip (and remember) such lines
   expect_seen NAME REGEX      a remembered allowed line, else the next line
   expect_bytes NAME BYTES     expect_eof NAME (nothing first)   expect_closed NAME
   quiet NAME MS               pause NAME   resume NAME   shut NAME   reset NAME   close NAME
   fill NAME MAX               pause; send until the peer pushes back (fail at MAX bytes)
   expect_fill NAME            resume; all that `fill` sent comes back
-  sleep MS   set VAR VALUE   timeout SECONDS   kill SIG PID   exec SHELL-COMMAND
-  wait_file FILE REGEX        until the file contains a match
+  sleep MS   kill SIG PID   exec SHELL-COMMAND (fails unless it exits 0)
 """
 import argparse, codecs, collections, os, random, re, select, signal, socket, struct, \
     subprocess, sys, time
 
 TIMEOUT = 5.0
 BLOCK = bytes(range(256)) * 1024        # `fill` pattern: byte i is i % 256
+LINGER0 = struct.pack('ii', 1, 0)       # SO_LINGER on, 0 s: close sends RST
 VARS, CLIENTS, LAST_ERROR = {}, {}, None
 
 class Fail(Exception):
@@ -49,21 +48,15 @@ def subst(text, regex=False):
     return re.sub(r'\$\{(\w+)\}', one, text)
 
 def compile_re(text):
-    # Lines are decoded as latin-1 and the pattern's UTF-8 bytes likewise,
-    # so both sides see one character per byte.
-    pat = subst(text, regex=True).encode('utf-8').decode('latin-1')
-    try:
-        return re.compile(pat, re.S)
-    except re.error as e:
-        raise Fail(f"bad regex {pat!r}: {e}")
+    # Lines and the pattern's UTF-8 bytes are both taken as latin-1: 1 char = 1 byte.
+    return re.compile(subst(text, regex=True).encode('utf-8').decode('latin-1'), re.S)
 
 def bytespec(text):
     text = subst(text)
-    m = re.fullmatch(r'@random:(\d+)', text)
     if text == '@all256':
         return bytes(range(256))
-    if m:
-        return random.Random(int(m.group(1))).randbytes(int(m.group(1)))
+    if m := re.fullmatch(r'@random:(\d+)', text):
+        return random.Random(int(m[1])).randbytes(int(m[1]))
     return codecs.escape_decode(text.encode('utf-8'))[0]
 
 def parse_addr(text):
@@ -71,8 +64,7 @@ def parse_addr(text):
     if text.startswith('unix:'):
         return socket.AF_UNIX, text[5:]
     text = text[4:] if text.startswith('udp:') else text
-    m = re.fullmatch(r'\[(.*)\]:(\d+)', text)
-    if m:
+    if m := re.fullmatch(r'\[(.*)\]:(\d+)', text):
         return socket.AF_INET6, (m.group(1), int(m.group(2)))
     host, _, port = text.rpartition(':')
     if not host or not port.isdigit():
@@ -80,8 +72,7 @@ def parse_addr(text):
     return socket.AF_INET, (host, int(port))
 
 def show(data, limit=300):
-    data = bytes(data)
-    return repr(data[:limit]) + (f"... ({len(data)} bytes)" if len(data) > limit else '')
+    return repr(bytes(data[:limit])) + (f"... ({len(data)} bytes)" if len(data) > limit else '')
 
 class Client:
     def __init__(self, name, sock, udp=False):
@@ -96,12 +87,9 @@ class Client:
         return len(self.buf) - self.pos
 
     def context(self):
-        s = f"\n  last lines from {self.name}: {list(self.recent)}" if self.recent else ''
-        if self.pending():
-            s += f"\n  unread from {self.name}: {show(self.buf[self.pos:])}"
-        if self.eof:
-            s += f"\n  {self.name} saw {'a reset' if self.reset else 'EOF'}"
-        return s
+        s = f"\n  last lines from {self.name}: {list(self.recent)}" * bool(self.recent)
+        s += f"\n  unread from {self.name}: {show(self.buf[self.pos:])}" * bool(self.pending())
+        return s + f"\n  {self.name} saw {'a reset' if self.reset else 'EOF'}" * self.eof
 
     def consume(self, n):
         data = bytes(self.buf[self.pos:self.pos + n])
@@ -111,14 +99,9 @@ class Client:
             self.pos = 0
         return data
 
-def client(name):
-    if name not in CLIENTS:
-        raise Fail(f"no client named {name!r}")
-    return CLIENTS[name]
-
 def pump(deadline, wsock=None):
-    """Waits until deadline, or until wsock is writable (returns True),
-    appending whatever arrives for reading clients to their buffers."""
+    """Waits until deadline (or until wsock is writable), appending whatever
+    arrives for reading clients to their buffers."""
     p, by_fd = select.poll(), {}
     for c in CLIENTS.values():
         if c.reading and not c.eof and not c.udp:
@@ -126,10 +109,7 @@ def pump(deadline, wsock=None):
             by_fd[c.sock.fileno()] = c
     if wsock is not None:
         p.register(wsock, select.POLLOUT | (select.POLLIN if wsock.fileno() in by_fd else 0))
-    writable = False
     for fd, ev in p.poll(max(0.0, deadline - time.monotonic()) * 1000):
-        if wsock is not None and fd == wsock.fileno() and ev & (select.POLLOUT | select.POLLERR):
-            writable = True
         c = by_fd.get(fd)
         for _ in range(16 if c and ev & (select.POLLIN | select.POLLHUP | select.POLLERR) else 0):
             try:
@@ -144,7 +124,6 @@ def pump(deadline, wsock=None):
             c.buf += data
             c.lines_in += data.count(b'\n')
             c.bytes_in += len(data)
-    return writable
 
 def wait_for(c, done, what):
     """Pumps until done(); fails at EOF or after TIMEOUT without input for c."""
@@ -189,7 +168,7 @@ def send(c, data):
             pump(0)     # a writer that reads keeps up with its own echo
         except BlockingIOError:
             if time.monotonic() >= deadline:
-                raise Fail(f"client {c.name}: peer stopped reading; sent {sent} of {len(data)} bytes")
+                raise Fail(f"client {c.name}: peer stopped reading; sent {sent} of {len(data)}")
             pump(deadline, c.sock)
         except OSError as e:
             raise Fail(f"client {c.name}: send failed after {sent} bytes: {e}" + c.context())
@@ -221,7 +200,7 @@ def retry(attempt, what):
 
 def cmd_open(name, arg, wait=False):
     addr, *opts = arg.split()
-    s = retry(lambda: dial(addr, opts), f"{addr} accepts no connection") if wait else dial(addr, opts)
+    s = retry(lambda: dial(addr, opts), f"{addr} accepts nothing") if wait else dial(addr, opts)
     if s is None:
         raise Fail(f"client {name}: cannot connect to {addr}: {LAST_ERROR}")
     CLIENTS[name] = Client(name, s)
@@ -258,13 +237,6 @@ def cmd_flood(c, arg, window=256):
         send(c, b''.join(lines[i:i + 64]))
         i, deadline = i + 64, time.monotonic() + TIMEOUT
 
-def cmd_expect_many(c, arg):
-    least, rx_text = arg.split(' ', 1)
-    rx, n = compile_re(rx_text), 0
-    while n < int(least) or rx.fullmatch(read_line(c, f"a line after {n}", peek=True)):
-        expect_line(c, rx, f"line {n + 1} (of at least {least}) matching {rx_text!r}")
-        n += 1
-
 def cmd_expect_seq(c, arg):
     count, rx_text = arg.split(' ', 1)
     rx = compile_re(f'(?:{rx_text})([0-9]+)')
@@ -276,11 +248,9 @@ def cmd_expect_seq(c, arg):
 
 def cmd_expect_seen(c, rx_text):
     rx = compile_re(rx_text)
-    hit = next((s for s in c.seen if rx.fullmatch(s)), None)
-    if hit is None:
-        expect_line(c, rx, f"a line matching {rx_text!r}")
-    else:
-        c.seen.remove(hit)
+    if (hit := next((s for s in c.seen if rx.fullmatch(s)), None)) is None:
+        return expect_line(c, rx, f"a line matching {rx_text!r}")
+    c.seen.remove(hit)
 
 def cmd_expect_bytes(c, want):
     wait_for(c, lambda: c.pending() >= len(want) or c.eof, f"{len(want)} bytes")
@@ -301,11 +271,12 @@ def cmd_wait_eof(c, discard):
     c.reading = True
     wait_for(c, done, "EOF")
 
-def cmd_quiet(c, ms):
+def cmd_sleep(ms, c=None):
+    """Waits MS milliseconds (reading); with c, fails if anything came for c."""
     deadline = time.monotonic() + int(ms) / 1000
-    while time.monotonic() < deadline and not c.pending() and not c.eof:
+    while time.monotonic() < deadline and not (c and (c.pending() or c.eof)):
         pump(deadline)
-    if c.pending() or c.eof:
+    if c and (c.pending() or c.eof):
         raise Fail(f"client {c.name}: expected nothing for {ms} ms" + c.context())
 
 def cmd_fill(c, limit):
@@ -325,30 +296,10 @@ def cmd_expect_fill(c):
     n, c.filled, c.reading = c.filled, 0, True
     cmd_expect_bytes(c, (BLOCK * (n // len(BLOCK) + 1))[:n])
 
-def cmd_reset(c):
-    c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
-    CLIENTS.pop(c.name).sock.close()
-
-def cmd_sleep(ms):
-    deadline = time.monotonic() + int(ms) / 1000
-    while time.monotonic() < deadline:
-        pump(deadline)
-
 def cmd_exec(command):
     r = subprocess.run(subst(command), shell=True, timeout=TIMEOUT, capture_output=True, text=True)
     if r.returncode:
         raise Fail(f"command exited {r.returncode}: {(r.stderr + r.stdout).strip()}")
-
-def read_file(path):
-    try:
-        with open(path, 'rb') as f:
-            return f.read().decode('latin-1')
-    except OSError:
-        return ''
-
-def set_timeout(secs):
-    global TIMEOUT
-    TIMEOUT = float(secs)
 
 # Commands on a client get (Client, rest of line); the others (word, rest).
 CLIENT_CMDS = {
@@ -360,20 +311,20 @@ CLIENT_CMDS = {
     'flood': cmd_flood,
     'echo_check': lambda c, a: (send(c, bytespec(a)), cmd_expect_bytes(c, bytespec(a))),
     'expect': lambda c, a: expect_line(c, compile_re(a), f"a line matching {a!r}"),
-    'expect_many': cmd_expect_many,
     'expect_seq': cmd_expect_seq,
     'allow': lambda c, a: c.allow.append(compile_re(a)),
     'expect_seen': cmd_expect_seen,
     'expect_bytes': lambda c, a: cmd_expect_bytes(c, bytespec(a)),
     'expect_eof': lambda c, a: cmd_wait_eof(c, False),
     'expect_closed': lambda c, a: cmd_wait_eof(c, True),
-    'quiet': cmd_quiet,
+    'quiet': lambda c, a: cmd_sleep(a, c),
     'pause': lambda c, a: setattr(c, 'reading', False),
     'resume': lambda c, a: setattr(c, 'reading', True),
     'fill': cmd_fill,
     'expect_fill': lambda c, a: cmd_expect_fill(c),
     'shut': lambda c, a: c.sock.shutdown(socket.SHUT_WR),
-    'reset': lambda c, a: cmd_reset(c),
+    'reset': lambda c, a: (c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER0),
+                           CLIENTS.pop(c.name).sock.close()),
     'close': lambda c, a: CLIENTS.pop(c.name).sock.close(),
 }
 OTHER_CMDS = {
@@ -384,22 +335,20 @@ OTHER_CMDS = {
                                        f"{n} still accepts connections"),
     'udp': cmd_udp,
     'sleep': lambda n, a: cmd_sleep(n),
-    'set': lambda n, a: VARS.__setitem__(n, subst(a)),
-    'timeout': lambda n, a: set_timeout(n),
-    'kill': lambda n, a: os.kill(int(subst(a)), signal.Signals['SIG' + n.upper().removeprefix('SIG')]),
+    'kill': lambda n, a: os.kill(int(subst(a)),
+                                 signal.Signals['SIG' + n.upper().removeprefix('SIG')]),
     'exec': lambda n, a: cmd_exec(f'{n} {a}'),
-    'wait_file': lambda n, a: retry(lambda: compile_re(a).search(read_file(subst(n))),
-                                    f"{n}: no match for {a!r}"),
 }
 
 def run(cmd, rest):
     word, _, arg = rest.partition(' ')
-    if cmd in CLIENT_CMDS:
-        CLIENT_CMDS[cmd](client(word), arg)
-    elif cmd in OTHER_CMDS:
-        OTHER_CMDS[cmd](word, arg)
-    else:
+    if cmd in OTHER_CMDS:
+        return OTHER_CMDS[cmd](word, arg)
+    if cmd not in CLIENT_CMDS:
         raise Fail(f"unknown command {cmd!r}")
+    if word not in CLIENTS:
+        raise Fail(f"no client named {word!r}")
+    CLIENT_CMDS[cmd](CLIENTS[word], arg)
 
 def wait_listen(addrs, pid):
     """Each address accepts a connection.  The probe then half-closes and
@@ -412,23 +361,24 @@ def wait_listen(addrs, pid):
     for addr in addrs:
         s = retry(lambda: attempt(addr), f"{addr} not accepting connections")
         s.shutdown(socket.SHUT_WR)
-        end = time.monotonic() + 1.0
+        s.settimeout(1.0)
         try:
-            while select.select([s], [], [], max(0, end - time.monotonic()))[0] and s.recv(65536):
+            while s.recv(65536):
                 pass
         except OSError:
             pass
         s.close()
 
 def main(argv):
-    ap = argparse.ArgumentParser(usage=__doc__.split('\n\n')[1])
-    ap.add_argument('-t', type=float, default=TIMEOUT)
+    global TIMEOUT
+    ap = argparse.ArgumentParser(usage=__doc__.split('\n\n')[1].removeprefix('usage: '))
+    ap.add_argument('-t', type=float, default=5.0)
     ap.add_argument('-f', type=argparse.FileType('r'), default=sys.stdin)
     ap.add_argument('-v', action='store_true')
     ap.add_argument('--pid')
     ap.add_argument('--wait-listen', nargs='+', metavar='ADDR')
     opts = ap.parse_args(argv)
-    set_timeout(opts.t)
+    TIMEOUT = opts.t
     start, no, line = time.monotonic(), 0, '(probe)'
     try:
         if opts.wait_listen:
@@ -439,11 +389,9 @@ def main(argv):
                 if opts.v:
                     print(f"{time.monotonic() - start:8.3f} {no}: {line[:100]}", file=sys.stderr)
                 run(*line.partition(' ')[::2])
-    except Fail as e:
-        print(f"tclient: script line {no}: {line[:200]}\n  {e}", file=sys.stderr)
-        return 1
-    except (OSError, ValueError, KeyError, TypeError, IndexError) as e:
-        print(f"tclient: script line {no}: {line[:200]}\n  {type(e).__name__}: {e}", file=sys.stderr)
+    except (Fail, OSError, ValueError, KeyError, TypeError, IndexError, re.error) as e:
+        why = e if isinstance(e, Fail) else f"{type(e).__name__}: {e}"
+        print(f"tclient: script line {no}: {line[:200]}\n  {why}", file=sys.stderr)
         return 1
     return 0
 
