@@ -228,6 +228,7 @@ rotate() {
 
 # ---- the rounds ----------------------------------------------------------
 start_time=$(date +%s)
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "run-bench: $ROUNDS round(s), ${DUR}s runs; echo: $ECHO_SERVERS; chat: $CHAT_SERVERS;" \
     "skipped:${skipped:- none}" >&2
 for round in $(seq 1 "$ROUNDS"); do
@@ -282,6 +283,7 @@ for round in $(seq 1 "$ROUNDS"); do
 	done
 done
 elapsed=$(( $(date +%s) - start_time ))
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- medians, ratios, the report -----------------------------------------
 R=$tmp/results
@@ -361,6 +363,8 @@ echo
 echo "- CPUs: $(nproc) × $cpu_model; memory $mem_total"
 echo "- kernel: $(uname -sr) ($(uname -m))"
 echo "- RLIMIT_NOFILE: $(ulimit -n)"
+echo "- load average (1, 5, 15 min) at the start: $load_start; at the end: $load_end"
+echo "  (the benchmark itself keeps about 2 busy; more means something else ran)"
 echo "- chatd: $chatd_version ($CHATD)"
 echo "- peers: ncat ${ncat_version:-absent}, socat ${socat_version:-absent}," \
     "openbsd-inetd ${inetd_version:-absent}, ${py_version:-python absent}"

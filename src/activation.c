@@ -130,7 +130,9 @@ int activation_collect(void)
 
 static bool socket_matches(int fd, const struct listener_conf *lc, bool by_addr)
 {
-	struct sockaddr_storage ss;
+	/* Zeroed so that nothing getsockname() leaves unwritten is ever
+	 * read (clang-tidy cannot see it set ss_family). */
+	struct sockaddr_storage ss = { 0 };
 	socklen_t len = sizeof(ss), tlen;
 	int type = 0, listening = 0;
 

@@ -8,8 +8,8 @@
 
 #include "config.h"
 
-#define ACTIVATION_NONE -1	/* nothing passed in: bind it yourself */
-#define ACTIVATION_MISMATCH -2	/* passed in, but of the wrong kind (logged) */
+#define ACTIVATION_NONE (-1)	/* nothing passed in: bind it yourself */
+#define ACTIVATION_MISMATCH (-2)	/* passed in, but of the wrong kind (logged) */
 
 /* Gathers inherited descriptors once, at start-up.  Returns 0 or -1. */
 int activation_collect(void);

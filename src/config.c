@@ -36,10 +36,10 @@
 
 #define DEFAULT_BACKLOG		511
 #define DEFAULT_MAX_LINE	1024
-#define DEFAULT_MAX_QUEUE	(256 * 1024)
+#define DEFAULT_MAX_QUEUE	((size_t)256 * 1024)
 #define MAX_QUEUE_MIN		1024
-#define MAX_QUEUE_MAX		(1024 * 1024 * 1024)
-#define MAX_LINE_MAX		(1024 * 1024)
+#define MAX_QUEUE_MAX		(1024LL * 1024 * 1024)
+#define MAX_LINE_MAX		(1024LL * 1024)
 
 #if defined(__GNUC__)
 #define PRINTF_LIKE(a, b) __attribute__((format(printf, a, b)))
@@ -93,6 +93,9 @@ static char *read_file(const char *path, bool regular_only, size_t *lenp,
 			break;
 	}
 	fclose(fp);
+	/* buf is NULL only with *why set; the analyzer assumes strerror() can
+	 * return NULL. */
+	/* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker) */
 	if (*why == NULL && memchr(buf, '\0', len) != NULL)
 		*why = "contains a NUL byte";
 	if (*why != NULL) {

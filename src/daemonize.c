@@ -61,9 +61,10 @@ int daemonize(void)
 	fd = open("/dev/null", O_RDWR);
 	if (fd == -1)
 		return -1;
-	dup2(fd, STDIN_FILENO);
-	dup2(fd, STDOUT_FILENO);
-	dup2(fd, STDERR_FILENO);
+	/* A daemon still holding the terminal must not carry on silently. */
+	if (dup2(fd, STDIN_FILENO) == -1 || dup2(fd, STDOUT_FILENO) == -1 ||
+	    dup2(fd, STDERR_FILENO) == -1)
+		return -1;
 	if (fd > STDERR_FILENO)
 		close(fd);
 	return 0;

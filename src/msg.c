@@ -78,7 +78,8 @@ void msg_unref(struct msg *m)
 static int outq_grow(struct outq *q)
 {
 	uint32_t cap = q->cap ? q->cap * 2 : OUTQ_MIN;
-	struct msg **r = malloc((size_t)cap * sizeof(*r));
+	/* An array of pointers: the element size is a pointer's. */
+	struct msg **r = malloc((size_t)cap * sizeof(*r));	/* NOLINT(bugprone-sizeof-expression) */
 
 	if (r == NULL)
 		return -1;

@@ -247,7 +247,7 @@ static int next_timeout(const struct selector *sel, int limit)
 		if (best < 0 || left < best)
 			best = left;
 	}
-	return best > 24 * 3600 * 1000 ? 24 * 3600 * 1000 : (int)best;
+	return best > (int64_t)24 * 3600 * 1000 ? 24 * 3600 * 1000 : (int)best;
 }
 
 /* Fires every expired timer once; a callback may re-arm its own timer,

@@ -224,6 +224,10 @@ chatd_teardown() {
 	return $rc
 }
 
-teardown() {
-	chatd_teardown
-}
+# The default teardown.  A file that defines its own keeps it: helpers are
+# loaded from setup(), after the file's functions were defined.
+if ! declare -F teardown >/dev/null; then
+	teardown() {
+		chatd_teardown
+	}
+fi

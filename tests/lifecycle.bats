@@ -361,3 +361,194 @@ EOF
 	} | tclient
 	assert_chatd_alive
 }
+
+@test "SIGTERM while 20 clients are mid-burst: every reader gets a gapless prefix of every sender, the notice, EOF" {
+	start_chatd "listeners = ( { name = \"chat\"; protocol = \"chat\"; bind = \"$CHAT\"; max_queue = 4194304; } );"
+	# 20 clients each send 200 numbered lines, 5 at a time, all at once, and
+	# all of them read.  When client 0 has seen 1000 lines the script sends
+	# SIGTERM; the senders go on with their bursts until they see the notice.
+	# Each reader must get, per sender, lines 0..k-1 in order (no holes),
+	# the same k for every reader, at least every line any client had seen
+	# before the signal, then "* server shutting down", then EOF.
+	run -0 "$PYTHON3" - "$CHAT" "$CHATD_PID" "$CLIENT_TIMEOUT" <<'EOF'
+import os, re, select, signal, socket, sys, time
+host, port = sys.argv[1].rsplit(':', 1)
+pid, timeout = int(sys.argv[2]), float(sys.argv[3])
+N, LINES, KILL_AT = 20, 200, 1000
+STEP = 5 * 50                           # bytes per send: about 5 lines
+PAD = 'x' * 40
+def die(msg):
+    print(f"burst: {msg}", file=sys.stderr)
+    sys.exit(1)
+socks = [socket.create_connection((host, int(port)), timeout=timeout) for _ in range(N)]
+names = ['%s:%d' % s.getsockname()[:2] for s in socks]
+for s in socks:
+    s.setblocking(False)
+bufs = [bytearray() for _ in range(N)]
+got = [[] for _ in range(N)]            # complete lines (CRLF stripped)
+eof = [False] * N
+out = [b''.join(f's{i} {k} {PAD}\n'.encode() for k in range(LINES)) for i in range(N)]
+sent = [0] * N
+sending = [False] * N
+by_fd = {s.fileno(): i for i, s in enumerate(socks)}
+payload = re.compile(rb'(\S+): s([0-9]+) ([0-9]+) x+')
+
+def pump(wait):
+    p = select.poll()
+    for i, s in enumerate(socks):
+        if not eof[i]:
+            p.register(s, select.POLLIN)
+    for fd, ev in p.poll(wait * 1000):
+        i = by_fd[fd]
+        while True:
+            try:
+                data = socks[i].recv(262144)
+            except BlockingIOError:
+                break
+            except OSError as e:
+                die(f"client {i}: {e} instead of EOF after {len(got[i])} lines")
+            if not data:
+                eof[i] = True
+                break
+            bufs[i] += data
+        *lines, rest = bytes(bufs[i]).split(b'\n')
+        bufs[i] = bytearray(rest)
+        for line in lines:
+            if not line.endswith(b'\r'):
+                die(f"client {i}: line without CRLF: {line[:80]!r}")
+            got[i].append(line[:-1])
+
+def seen_max():
+    """Per sender, the highest line number any client has received."""
+    top = [-1] * N
+    for lines in got:
+        for line in lines:
+            if m := payload.fullmatch(line):
+                top[int(m[2])] = max(top[int(m[2])], int(m[3]))
+    return top
+
+deadline = time.monotonic() + timeout
+while sum(1 for l in got[0] if l.endswith(b' joined')) < N - 1:
+    if time.monotonic() > deadline:
+        die(f"client 0 saw only {got[0]} of {N - 1} join notices")
+    pump(0.05)
+sending = [True] * N
+killed, before, unsent_at_kill = False, None, 0
+deadline = time.monotonic() + 4 * timeout
+while not all(eof):
+    if time.monotonic() > deadline:
+        die(f"no EOF for clients {[i for i in range(N) if not eof[i]]} in {4 * timeout} s")
+    for i, s in enumerate(socks):
+        if sending[i] and b'* server shutting down' in got[i]:
+            sending[i] = False
+        if not sending[i] or sent[i] == len(out[i]):
+            continue
+        try:
+            sent[i] += s.send(out[i][sent[i]:sent[i] + STEP])
+        except BlockingIOError:
+            pass
+        except OSError:
+            sending[i] = False          # the daemon has gone away: stop sending
+    pump(0.002)
+    if not killed and sum(1 for l in got[0] if payload.fullmatch(l)) >= KILL_AT:
+        before = seen_max()
+        unsent_at_kill = sum(len(o) - s for o, s in zip(out, sent))
+        os.kill(pid, signal.SIGTERM)
+        killed = True
+if not killed:
+    die("the bursts ended before the signal could be sent")
+
+counts = None
+for r in range(N):
+    lines, nxt = got[r], [0] * N
+    i = 0
+    while i < len(lines) and re.fullmatch(rb'\* \S+ joined', lines[i]):
+        i += 1
+    for line in lines[i:-1]:
+        m = payload.fullmatch(line)
+        if m is None:
+            die(f"reader {r}: unexpected line {line[:100]!r}")
+        s, k = int(m[2]), int(m[3])
+        if m[1].decode() != names[s]:
+            die(f"reader {r}: line {k} of sender {s} is from {m[1]!r}, not {names[s]}")
+        if k != nxt[s]:
+            die(f"reader {r}: sender {s}: got line {k} where line {nxt[s]} was due (a hole)")
+        nxt[s] += 1
+    if not lines or lines[-1] != b'* server shutting down':
+        die(f"reader {r}: the last line before EOF is {lines[-1:]!r}, not '* server shutting down'")
+    for s in range(N):
+        if nxt[s] <= before[s]:
+            die(f"reader {r}: sender {s}: only {nxt[s]} lines, but line {before[s]} "
+                "had reached a client before the signal")
+    if counts is None:
+        counts = nxt
+    elif nxt != counts:
+        die(f"reader {r} got {nxt} lines per sender, reader 0 got {counts}")
+print(f"# signal after {sum(b + 1 for b in before)} lines seen, {unsent_at_kill} bytes "
+      f"not yet sent; every reader got {sum(counts)} lines ({min(counts)}..{max(counts)} per sender)")
+EOF
+	echo "$output"
+	wait_chatd 10
+	assert_equal "$CHATD_STATUS" 0
+}
+
+# proc_ids FIELD: the values of a /proc/PID/status line (Uid, Gid, Groups).
+proc_ids() {
+	awk -v f="$1:" '$1 == f { $1 = ""; print substr($0, 2) }' "/proc/$CHATD_PID/status"
+}
+
+@test "started as root with user = \"nobody\": uid, gid and groups are nobody's, no capabilities, sockets chowned" {
+	[[ $(id -u) == 0 ]] || skip "needs root"
+	id nobody >/dev/null 2>&1 || skip "no user nobody"
+	[[ -r /proc/self/status ]] || skip "no /proc"
+	local uid gid dir
+	uid=$(id -u nobody) gid=$(id -g nobody)
+	# nobody must be able to remove its socket at exit: a world-writable
+	# directory of our own (BATS_TEST_TMPDIR's parents are private).
+	dir=$(mktemp -d /tmp/chatd-priv.XXXXXX)
+	chmod 0777 "$dir"
+	SOCKDIR=$dir SOCKDIR_OWNED=1
+	export LOCAL=unix:$dir/chat.sock
+	start_chatd "user = \"nobody\";
+listeners = (
+  { name = \"chat\"; protocol = \"chat\"; bind = \"$CHAT\"; },
+  { name = \"local\"; protocol = \"chat\"; bind = \"$LOCAL\"; room = \"chat\"; mode = \"0660\"; }
+);"
+	assert_equal "$(proc_ids Uid)" "$uid $uid $uid $uid"
+	assert_equal "$(proc_ids Gid)" "$gid $gid $gid $gid"
+	# chatd calls setgroups(1, &gid): only nobody's own group may remain.
+	local groups
+	groups=$(proc_ids Groups | tr -s ' \t' ' ' | sed 's/^ //; s/ $//')
+	[[ -z $groups || $groups == "$gid" ]] || fail "supplementary groups left: '$groups' (want '$gid' or none)"
+	assert_equal "$(proc_ids CapEff)" 0000000000000000
+	assert_equal "$(proc_ids CapPrm)" 0000000000000000
+	assert_equal "$(stat -c '%u:%g %a' "$dir/chat.sock")" "$uid:$gid 660"
+	tclient <<'EOF'
+open a ${CHAT}
+name a
+open u ${LOCAL}
+expect a \* unix:[0-9]+ joined
+send u served after dropping privileges
+expect a unix:[0-9]+: served after dropping privileges
+expect u unix:[0-9]+: served after dropping privileges
+EOF
+	stop_chatd
+	[[ ! -e $dir/chat.sock ]] || fail "the unix socket was not removed at exit"
+}
+
+@test "started as root with a user or group that does not exist: exit 71 naming it" {
+	[[ $(id -u) == 0 ]] || skip "needs root"
+	cat >"$BATS_TEST_TMPDIR/u.conf" <<EOF
+user = "no-such-user-xyz";
+listeners = ( { name = "chat"; protocol = "chat"; bind = "$CHAT"; } );
+EOF
+	run -71 chatd_cmd -c "$BATS_TEST_TMPDIR/u.conf"
+	assert_output --partial no-such-user-xyz
+	cat >"$BATS_TEST_TMPDIR/g.conf" <<EOF
+user = "nobody";
+group = "no-such-group-xyz";
+listeners = ( { name = "chat"; protocol = "chat"; bind = "$CHAT"; } );
+EOF
+	run -71 chatd_cmd -c "$BATS_TEST_TMPDIR/g.conf"
+	assert_output --partial no-such-group-xyz
+}

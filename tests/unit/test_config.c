@@ -872,9 +872,8 @@ static void cleanup(void)
 {
 	while (ncreated > 0) {
 		const char *p = created[--ncreated];
-		if (unlink(p) != 0 && errno == EISDIR)
-			rmdir(p);
-		else if (errno == EISDIR || errno == EPERM)
+		/* unlink() of a directory: EISDIR on Linux, EPERM elsewhere. */
+		if (unlink(p) != 0 && (errno == EISDIR || errno == EPERM))
 			rmdir(p);
 	}
 	rmdir(tmpdir);

@@ -65,8 +65,8 @@ static void flush_preserves_order_over_partial_writes(void)
 	int sz = 4096;
 
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
-	fcntl(sv[0], F_SETFL, O_NONBLOCK);
-	fcntl(sv[1], F_SETFL, O_NONBLOCK);
+	CHECK(fcntl(sv[0], F_SETFL, O_NONBLOCK) == 0);
+	CHECK(fcntl(sv[1], F_SETFL, O_NONBLOCK) == 0);
 	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
 	for (int i = 0; i < 5000; i++) {
 		char text[64];

@@ -37,8 +37,8 @@ static void on_io(struct selector *sel, int fd, int events, void *arg)
 static void pair(int sv[2])
 {
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
-	fcntl(sv[0], F_SETFL, O_NONBLOCK);
-	fcntl(sv[1], F_SETFL, O_NONBLOCK);
+	CHECK(fcntl(sv[0], F_SETFL, O_NONBLOCK) == 0);
+	CHECK(fcntl(sv[1], F_SETFL, O_NONBLOCK) == 0);
 }
 
 static void read_write_interest(void)
