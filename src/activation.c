@@ -142,7 +142,7 @@ static bool socket_matches(int fd, const struct listener_conf *lc, bool by_addr)
 		return false;
 	if (type != lc->addr.socktype || ss.ss_family != lc->addr.ss.ss_family) {
 		if (!by_addr)
-			log_warnx("%s: the socket passed in is %s %s, but bind = \"%s\"",
+			log_msg(LOG_ERR, "%s: the socket passed in is %s %s, but bind = \"%s\"",
 			    lc->name, ss.ss_family == AF_UNIX ? "a unix" :
 			    ss.ss_family == AF_INET6 ? "an IPv6" : "an IPv4",
 			    type == SOCK_DGRAM ? "datagram socket" : "stream socket",
@@ -155,7 +155,8 @@ static bool socket_matches(int fd, const struct listener_conf *lc, bool by_addr)
 		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &tlen) == 0 &&
 		    !listening) {
 			if (!by_addr)
-				log_warnx("%s: the socket passed in is not listening", lc->name);
+				log_msg(LOG_ERR, "%s: the socket passed in is not listening",
+				    lc->name);
 			return false;
 		}
 #endif

@@ -14,7 +14,11 @@
 #include "msg.h"
 
 #define OUTQ_MIN 8		/* a power of two: ring indexes are masked */
-#define OUTQ_IOV 64		/* far below IOV_MAX everywhere */
+#if defined(IOV_MAX) && IOV_MAX < 256
+#define OUTQ_IOV IOV_MAX
+#else
+#define OUTQ_IOV 256		/* messages per writev(2) */
+#endif
 #define NOTICE_MAX 2048
 
 struct msg *msg_new(size_t len)
@@ -157,8 +161,10 @@ ssize_t outq_flush(struct outq *q, int fd)
 		if (q->count > 0 && n < OUTQ_IOV)
 			break;	/* short write: the socket buffer is full */
 	}
+	/* An idle client keeps no ring: most connections are idle most of
+	 * the time, and a drained ring costs one small malloc to get back. */
 	if (q->count == 0)
-		q->head = 0;
+		outq_clear(q);
 	return total;
 }
 

@@ -27,7 +27,7 @@ if [ "${1-}" = --tidy-one ]; then
 		libs="$libs libsystemd"
 	fi
 	# The flags of the build (Makefile.am's AM_CPPFLAGS and AM_CFLAGS).
-	# shellcheck disable=SC2046
+	# shellcheck disable=SC2046,SC2086
 	out=$("$CLANG_TIDY" --quiet "$1" -- -std=c11 -I. -I"$srcdir/src" \
 		-D_GNU_SOURCE -DSYSCONFDIR='"/etc"' -DRUNSTATEDIR='"/run"' \
 		$(pkg-config --cflags $libs) 2>&1) && exit 0

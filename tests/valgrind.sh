@@ -47,7 +47,7 @@ for c in "$srcdir"/tests/unit/test_*.c; do
 	units="$units tests/unit/$(basename "$c" .c)"
 done
 # shellcheck disable=SC2086
-"$MAKE" -s $units || exit 2
+"$MAKE" -s $units >/dev/null || { rm -rf "$logdir"; exit 2; }
 CHATD_SRCDIR=$srcdir
 export CHATD_SRCDIR
 for t in $units; do
@@ -83,12 +83,20 @@ for log in "$logdir"/chatd.*.log; do
 	# still running because no test stopped it: neither was checked.
 	if grep -Eq 'ERROR SUMMARY: [1-9]' "$log"; then
 		echo "valgrind.sh: errors in $log:"
-		grep -v '^==[0-9]*== *$' "$log" | head -n 100
+		grep -Ev '^==[0-9]+== *$|Memcheck, a memory|Copyright|Using Valgrind|rerun with' \
+			"$log" | head -n 100
 		status=1
 	elif ! grep -q 'ERROR SUMMARY:' "$log"; then
 		echo "valgrind.sh: $log: the daemon did not exit by itself (killed, or never stopped):"
 		grep 'Command:' "$log"
 		status=1
+		# Still running (a test that never stopped it): stop it here,
+		# if the pid is still that daemon's.
+		pid=${log##*/chatd.}
+		pid=${pid%.log}
+		if grep -q "$logdir" "/proc/$pid/cmdline" 2>/dev/null; then
+			kill -TERM "$pid"
+		fi
 	fi
 done
 if [ "$nlogs" -eq 0 ]; then
@@ -98,7 +106,11 @@ fi
 
 if [ "$status" -eq 0 ]; then
 	echo "valgrind.sh: clean ($nlogs daemon processes checked)"
-	[ -n "${VALGRIND_KEEP:-}" ] && echo "valgrind.sh: logs in $logdir" || rm -rf "$logdir"
+	if [ -n "${VALGRIND_KEEP:-}" ]; then
+		echo "valgrind.sh: logs in $logdir"
+	else
+		rm -rf "$logdir"
+	fi
 else
 	echo "valgrind.sh: FAILED; the logs are in $logdir" >&2
 fi
