@@ -536,7 +536,7 @@ static int expand(struct source *src, const char *file, const char *dir,
 		}
 		n = 0;
 		if (src->state == LEX_CODE)
-			n = wide_integer(text + i, i > 0 ? text[i - 1] : '\0');
+			n = wide_integer(text + i, (char)(i > 0 ? text[i - 1] : '\0'));
 		wide = n > 0;
 		if (!wide)
 			n = lex_step(&src->state, text + i);
