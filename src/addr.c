@@ -19,41 +19,13 @@
 #include <sys/un.h>
 
 #include "addr.h"
+#include "quote.h"
 
 #define FORMS "expected HOST:PORT, [V6]:PORT, *:PORT or unix:PATH"
 
 /* The longest path that still leaves room for the terminating NUL, so
  * that sun_path is always a C string for the code that reads it back. */
 #define UNIX_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
-
-/* Copies s as it would be written in a config string ("a\nb"), so an
- * error message stays one printable line whatever the input held; long
- * input is cut short with "...". */
-static void quote(const char *s, char *out, size_t n)
-{
-	size_t o = 0;
-	char esc[5];
-
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			snprintf(esc, sizeof(esc), "\\%c", c);
-		else if (c == '\n')
-			snprintf(esc, sizeof(esc), "\\n");
-		else if (c < 0x20 || c == 0x7f)
-			snprintf(esc, sizeof(esc), "\\x%02x", c);
-		else
-			snprintf(esc, sizeof(esc), "%c", c);
-		if (o + strlen(esc) + 4 > n) {
-			memcpy(out + o, "...", 4);
-			return;
-		}
-		memcpy(out + o, esc, strlen(esc));
-		o += strlen(esc);
-	}
-	out[o] = '\0';
-}
 
 static int addr_error(char *err, size_t errlen, const char *spec,
     const char *reason)

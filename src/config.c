@@ -27,6 +27,7 @@
 #include <libconfig.h>
 
 #include "config.h"
+#include "quote.h"
 
 #define FILE_MAX	(16u << 20)	/* per file: no config is this big */
 #define TOTAL_MAX	(64u << 20)	/* after @include expansion */
@@ -109,36 +110,6 @@ static char *read_file(const char *path, bool regular_only, size_t *lenp,
 	buf[len] = '\0';
 	*lenp = len;
 	return buf;
-}
-
-/* Copies s as it would be written in a config string ("a\nb"), so an
- * error message stays one printable line whatever the value held; long
- * values are cut short with "...".  Returns out, for use as an argument. */
-static const char *quote(const char *s, char *out, size_t n)
-{
-	size_t o = 0;
-	char esc[5];
-
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			snprintf(esc, sizeof(esc), "\\%c", c);
-		else if (c == '\n')
-			snprintf(esc, sizeof(esc), "\\n");
-		else if (c < 0x20 || c == 0x7f)
-			snprintf(esc, sizeof(esc), "\\x%02x", c);
-		else
-			snprintf(esc, sizeof(esc), "%c", c);
-		if (o + strlen(esc) + 4 > n) {
-			memcpy(out + o, "...", 4);
-			return out;
-		}
-		memcpy(out + o, esc, strlen(esc));
-		o += strlen(esc);
-	}
-	out[o] = '\0';
-	return out;
 }
 
 /* The last line of defence for "one line": a file name with a control
