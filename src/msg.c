@@ -13,7 +13,7 @@
 
 #include "msg.h"
 
-#define OUTQ_MIN 8		/* a power of two: ring indexes are masked */
+#define OUTQ_MIN 8		/* heap ring; a power of two: indexes are masked */
 #if defined(IOV_MAX) && IOV_MAX < 256
 #define OUTQ_IOV IOV_MAX
 #else
@@ -79,18 +79,36 @@ void msg_unref(struct msg *m)
 		free(m);
 }
 
+static void outq_release_ring(struct outq *q)
+{
+	if (q->ring != q->inline_ring)
+		free(q->ring);
+	q->ring = NULL;
+	q->cap = 0;
+	q->head = 0;
+}
+
 static int outq_grow(struct outq *q)
 {
-	uint32_t cap = q->cap ? q->cap * 2 : OUTQ_MIN;
-	/* An array of pointers: the element size is a pointer's. */
-	struct msg **r = malloc((size_t)cap * sizeof(*r));	/* NOLINT(bugprone-sizeof-expression) */
+	uint32_t cap;
+	struct msg **r;
 
+	if (q->cap == 0) {
+		q->ring = q->inline_ring;
+		q->cap = OUTQ_INLINE;
+		q->head = 0;
+		return 0;
+	}
+	cap = q->cap < OUTQ_MIN ? OUTQ_MIN : q->cap * 2;
+	/* An array of pointers: the element size is a pointer's. */
+	r = malloc((size_t)cap * sizeof(*r));	/* NOLINT(bugprone-sizeof-expression) */
 	if (r == NULL)
 		return -1;
 	/* Unroll the ring into the new array so head starts at 0. */
 	for (uint32_t i = 0; i < q->count; i++)
 		r[i] = q->ring[(q->head + i) & (q->cap - 1)];
-	free(q->ring);
+	if (q->ring != q->inline_ring)
+		free(q->ring);
 	q->ring = r;
 	q->cap = cap;
 	q->head = 0;
@@ -161,10 +179,10 @@ ssize_t outq_flush(struct outq *q, int fd)
 		if (q->count > 0 && n < OUTQ_IOV)
 			break;	/* short write: the socket buffer is full */
 	}
-	/* An idle client keeps no ring: most connections are idle most of
-	 * the time, and a drained ring costs one small malloc to get back. */
+	/* A drained burst gives its heap ring back: most connections are
+	 * idle most of the time. */
 	if (q->count == 0)
-		outq_clear(q);
+		outq_release_ring(q);
 	return total;
 }
 
@@ -172,6 +190,7 @@ void outq_clear(struct outq *q)
 {
 	while (q->count > 0)
 		outq_drop_head(q);
-	free(q->ring);
-	memset(q, 0, sizeof(*q));
+	outq_release_ring(q);
+	q->first_off = 0;
+	q->bytes = 0;
 }

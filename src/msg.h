@@ -32,9 +32,15 @@ struct msg *msg_notice(const char *fmt, ...)
 static inline struct msg *msg_ref(struct msg *m) { m->refs++; return m; }
 void msg_unref(struct msg *);
 
+#define OUTQ_INLINE 2
+
+/* A ring of message pointers.  A few fit inline, so a client that gets
+ * lines one at a time never allocates; a burst moves to a heap ring,
+ * which is given back once the queue drains. */
 struct outq {
-	struct msg **ring;	/* allocated on first push */
-	uint32_t head, count, cap;
+	struct msg **ring;	/* inline_ring or the heap; NULL when unused */
+	struct msg *inline_ring[OUTQ_INLINE];
+	uint32_t head, count, cap;	/* cap: a power of two, 0 when unused */
 	uint32_t first_off;	/* bytes of ring[head] already written */
 	size_t bytes;		/* unsent bytes in the queue */
 };

@@ -111,11 +111,40 @@ static void flush_reports_errors(void)
 	close(sv[0]);
 }
 
+/* A client that gets lines one by one stays on the inline slots; a
+ * burst moves to the heap, in order, and a drained queue keeps no ring. */
+static void inline_slots_then_heap(void)
+{
+	int sv[2];
+	struct outq q = { 0 };
+	struct msg *m[3];
+	char buf[64];
+	ssize_t n;
+
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	for (int i = 0; i < 3; i++)
+		m[i] = msg_notice("%d", i);
+	CHECK(outq_push(&q, m[0]) == 0 && outq_push(&q, m[1]) == 0);
+	CHECK(q.ring == q.inline_ring);
+	CHECK(outq_push(&q, m[2]) == 0);
+	CHECK(q.ring != q.inline_ring && q.cap >= 3);
+	CHECK(outq_flush(&q, sv[0]) == 15);
+	CHECK(q.ring == NULL && q.count == 0 && q.bytes == 0);
+	n = read(sv[1], buf, sizeof(buf));
+	CHECK_MEM(buf, (size_t)n, "* 0\r\n* 1\r\n* 2\r\n", 15);
+	CHECK(m[0]->refs == 1 && m[2]->refs == 1);
+	for (int i = 0; i < 3; i++)
+		msg_unref(m[i]);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 int main(void)
 {
 	RUN(build_appends_crlf);
 	RUN(shared_by_queues);
 	RUN(flush_preserves_order_over_partial_writes);
 	RUN(flush_reports_errors);
+	RUN(inline_slots_then_heap);
 	return unit_done("test_msg");
 }
