@@ -71,10 +71,13 @@ static void list_append(struct conn *c)
 	l->newest = c;
 }
 
+/* Records input.  The list is kept in input order only where an idle
+ * timeout needs it: moving a node touches two neighbours' memory, which
+ * a busy echo listener would pay on every read. */
 static void touch(struct conn *c)
 {
 	c->last_input = selector_now(srv_of(c)->sel);
-	if (c->lst->newest != c) {
+	if (c->lst->conf.idle_timeout > 0 && c->lst->newest != c) {
 		list_unlink(c);
 		list_append(c);
 	}
@@ -386,14 +389,15 @@ void conn_bury(struct server *s)
 
 /* ---- timers -------------------------------------------------------- */
 
-/* Closes what has idled or lingered too long.  The list is ordered by
- * last input (a lingering close counts as input), so the scan stops at the
- * first connection younger than the shorter of the two limits. */
+/* Closes what has idled or lingered too long.  With an idle timeout the
+ * list is ordered by last input (a lingering close counts as input), so
+ * the scan stops at the first connection younger than the shorter of the
+ * two limits; without one, only lingering connections are looked at. */
 static bool sweep_listener(struct listener *l, int64_t now)
 {
 	int64_t idle_ms = (int64_t)(l->conf.idle_timeout * 1000.0);
 	int64_t first = (idle_ms > 0 && idle_ms < LINGER_MS) ? idle_ms : LINGER_MS;
-	bool pending = idle_ms > 0;
+	bool pending = false;
 	struct conn *c, *next;
 
 	if (idle_ms <= 0 && l->srv->nlingering == 0)
@@ -402,7 +406,7 @@ static bool sweep_listener(struct listener *l, int64_t now)
 		int64_t age = now - c->last_input;
 
 		next = c->next;
-		if (age < first)
+		if (idle_ms > 0 && age < first)
 			return true;
 		if (c->flags & CONN_LINGER) {
 			if (age >= LINGER_MS)
@@ -418,7 +422,7 @@ static bool sweep_listener(struct listener *l, int64_t now)
 			conn_close_after_flush(c, "idle timeout");
 		}
 	}
-	return pending && l->oldest != NULL;
+	return pending || (idle_ms > 0 && l->oldest != NULL);
 }
 
 bool conn_sweep(struct server *s)
