@@ -43,7 +43,7 @@ struct options {
 
 static struct server server;
 static const char *active_pidfile;
-static struct sel_timer *watchdog_timer;
+static struct sel_timer *manager_timer;
 
 static void usage(FILE *f)
 {
@@ -172,12 +172,30 @@ static void on_stats(struct selector *sel, int signo, void *arg)
 	notify_status(((struct server *)arg)->nconns);
 }
 
-static void on_watchdog(struct selector *sel, void *arg)
+#define STATUS_MS 5000
+
+/* How often to talk to the service manager: half the watchdog period
+ * when there is one, else often enough to keep STATUS= current. */
+static long manager_period_ms(void)
 {
+	long wd = notify_watchdog_ms();
+
+	return wd > 0 && wd / 2 < STATUS_MS ? wd / 2 : STATUS_MS;
+}
+
+static void on_manager_tick(struct selector *sel, void *arg)
+{
+	static unsigned last = (unsigned)-1;
+	struct server *s = arg;
+
 	(void)sel;
-	(void)arg;
-	notify_watchdog();
-	selector_timer_arm(watchdog_timer, notify_watchdog_ms() / 2);
+	if (notify_watchdog_ms() > 0)
+		notify_watchdog();
+	if (s->nconns != last && s->state == SERVER_RUNNING) {
+		notify_status(s->nconns);
+		last = s->nconns;
+	}
+	selector_timer_arm(manager_timer, manager_period_ms());
 }
 
 static int setup_signals(struct server *s)
@@ -228,15 +246,14 @@ static int become_daemon(const struct options *o, struct config *cfg)
 	return 0;
 }
 
-static void start_watchdog(struct server *s)
+/* Watchdog pings and STATUS= updates, only under a service manager. */
+static void start_manager_timer(struct server *s)
 {
-	long ms = notify_watchdog_ms();
-
-	if (ms <= 0)
+	if (getenv("NOTIFY_SOCKET") == NULL)
 		return;
-	watchdog_timer = selector_timer_new(s->sel, on_watchdog, s);
-	if (watchdog_timer != NULL)
-		selector_timer_arm(watchdog_timer, ms / 2);
+	manager_timer = selector_timer_new(s->sel, on_manager_tick, s);
+	if (manager_timer != NULL)
+		selector_timer_arm(manager_timer, manager_period_ms());
 }
 
 static int run(const struct options *o, struct config *cfg)
@@ -265,7 +282,7 @@ static int run(const struct options *o, struct config *cfg)
 		server_chown_sockets(s, ids.uid, ids.gid);
 	if (privdrop_apply(&ids) == -1)
 		return EX_OSERR_;
-	start_watchdog(s);
+	start_manager_timer(s);
 	log_notice("chatd %s ready (%s)", PACKAGE_VERSION, selector_backend_name());
 	notify_ready(s->nconns);
 	daemonize_report(0);
@@ -301,7 +318,7 @@ int main(int argc, char **argv)
 	daemonize_report(rc);	/* a start-up failure after detaching */
 	pidfile_remove(active_pidfile);
 	server_free(&server);
-	selector_timer_free(watchdog_timer);
+	selector_timer_free(manager_timer);
 	selector_free(server.sel);
 	log_close();
 	return rc;
