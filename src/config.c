@@ -444,6 +444,13 @@ static int resume_segment(struct source *src, const char *file, long line)
 	return src_segment(src, src->out_line + 1, file, line + 1);
 }
 
+static bool only_comment_follows(const char *t)
+{
+	while (*t == ' ' || *t == '\t' || *t == '\r')
+		t++;
+	return *t == '\0' || *t == '\n' || *t == '#' || (t[0] == '/' && t[1] == '/');
+}
+
 /* Handles the directive whose opening (up to the quote) has been
  * matched; t is the path that follows.  Sets *used to the characters
  * of t consumed, closing quote included. */
@@ -457,6 +464,13 @@ static int splice_include(struct source *src, const char *file,
 		return src_fail(src, file, line, "unterminated @include path");
 	if (toolong)
 		return src_fail(src, file, line, "@include path too long");
+	/* What follows the directive would start a line of the combined
+	 * text, where libconfig would act on a second @include itself (and
+	 * exit(2) from its scanner on a directory).  Only a comment may
+	 * follow, as in the files libconfig's own syntax describes. */
+	if (!only_comment_follows(t + *used))
+		return src_fail(src, file, line,
+		    "only a comment may follow an @include directive on its line");
 	if (expand_include(src, file, dir, line, path, depth) < 0)
 		return -1;
 	if (resume_segment(src, file, line) < 0)

@@ -707,6 +707,25 @@ static void test_missing_file(void)
 	}
 }
 
+/* Found by fuzz_config: a second @include after the first on its line
+ * reached libconfig, whose scanner exit()ed on a directory.  It must be
+ * an ordinary configuration error. */
+static void test_text_after_include(void)
+{
+	write_file("inc-part.conf", CHAT_LISTENER);
+	write_file("inc-two.conf", "@include \"inc-part.conf\" @include \"/\"\n");
+	expect_load_error("inc-two.conf", "@/inc-two.conf:1: only a comment may "
+	    "follow an @include directive on its line");
+	write_file("inc-comment.conf", "@include \"inc-part.conf\"  # the listener\n");
+	{
+		char err[256] = "";
+		struct config *cfg = config_load(tmp_path("inc-comment.conf"), err, sizeof(err));
+
+		CHECK(cfg != NULL);
+		config_free(cfg);
+	}
+}
+
 static void test_include(void)
 {
 	char err[1024] = "", text[1024], *abs;
@@ -901,6 +920,7 @@ int main(void)
 	RUN(test_duplicates);
 	RUN(test_missing_file);
 	RUN(test_include);
+	RUN(test_text_after_include);
 	RUN(test_relative_paths);
 	RUN(test_sample_config);
 	RUN(test_error_buffer);
