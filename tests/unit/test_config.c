@@ -715,7 +715,7 @@ static void test_text_after_include(void)
 	write_file("inc-part.conf", CHAT_LISTENER);
 	write_file("inc-two.conf", "@include \"inc-part.conf\" @include \"/\"\n");
 	expect_load_error("inc-two.conf", "@/inc-two.conf:1: only a comment may "
-	    "follow an @include directive on its line");
+	    "follow an \\@include directive on its line");
 	write_file("inc-comment.conf", "@include \"inc-part.conf\"  # the listener\n");
 	{
 		char err[256] = "";
