@@ -369,6 +369,9 @@ static void chat_input(struct conn *c, const char *data, size_t len)
 {
 	size_t rest;
 
+	/* A reload may have changed the limit; it applies from now on. */
+	c->framer.max_line = (uint32_t)c->lst->conf.max_line;
+
 	if (buffer_len(&c->in) == 0) {
 		/* Common case: whole lines straight from the read buffer. */
 		rest = handle_lines(c, data, len);

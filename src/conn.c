@@ -23,7 +23,8 @@
 #include "server.h"
 
 #define READ_CHUNK 65536
-#define LINGER_MS 2000
+#define LINGER_MS 2000		/* waiting for the peer's EOF after ours */
+#define FLUSH_MS 10000		/* a closing client to take what it is owed */
 
 /* One read buffer for everybody: input is handled before the next read,
  * so only what is left over (a partial line) needs per-client storage. */
@@ -143,7 +144,7 @@ static bool over_limit_after_write(struct conn *c, size_t more)
 {
 	ssize_t n;
 
-	if (c->out.bytes + more <= c->lst->conf.max_queue)
+	if (c->out.bytes == 0 || c->out.bytes + more <= c->lst->conf.max_queue)
 		return false;
 	n = outq_flush(&c->out, c->fd);
 	if (n == -1) {
@@ -152,7 +153,9 @@ static bool over_limit_after_write(struct conn *c, size_t more)
 		return true;
 	}
 	c->lst->stats.bytes_out += (uint64_t)n;
-	return c->out.bytes + more > c->lst->conf.max_queue;
+	/* One message always fits an empty queue: a long line or a big /who
+	 * must not look like a slow consumer. */
+	return c->out.bytes > 0 && c->out.bytes + more > c->lst->conf.max_queue;
 }
 
 void conn_send(struct conn *c, struct msg *m)
@@ -202,17 +205,15 @@ void conn_set_reading(struct conn *c, bool on)
 /* Shuts our side and waits (bounded) for the peer's EOF. */
 static void start_linger(struct conn *c)
 {
-	struct server *s = srv_of(c);
-
+	if (c->flags & CONN_LINGER)
+		return;
 	if (c->flags & CONN_READ_EOF || shutdown(c->fd, SHUT_WR) == -1) {
 		conn_close(c, c->close_reason);
 		return;
 	}
 	c->flags |= CONN_LINGER;
-	s->nlingering++;
 	touch(c);
 	update_interest(c);
-	server_arm_sweep(s);
 }
 
 /* Writes what is queued; returns -1 if the connection was closed. */
@@ -243,6 +244,9 @@ static int conn_flush(struct conn *c)
 		return -1;
 	}
 	c->lst->stats.bytes_out += (uint64_t)n;
+	/* A closing client that still takes its output is not stalled. */
+	if ((c->flags & CONN_CLOSING) && n > 0)
+		touch(c);
 	/* Echo flow control: resume reading once half the backlog is gone. */
 	if ((c->flags & CONN_PAUSED) && conn_pending(c) <= c->lst->conf.max_queue / 2)
 		c->flags &= ~CONN_PAUSED;
@@ -329,14 +333,20 @@ static void conn_io(struct selector *sel, int fd, int events, void *arg)
 
 void conn_close_after_flush(struct conn *c, const char *reason)
 {
+	struct server *s = srv_of(c);
+
 	if (c->flags & (CONN_CLOSED | CONN_CLOSING))
 		return;
 	c->flags |= CONN_CLOSING;
 	c->close_reason = reason;
+	/* Closing is bounded in time (see sweep_listener) even for a client
+	 * that stops reading what it is owed. */
+	s->nclosing++;
+	touch(c);
+	server_arm_sweep(s);
 	conn_schedule_flush(c);
 	update_interest(c);
-	/* Nothing owed: flush_one will start lingering at once. */
-	if (conn_pending(c) == 0 && !(c->flags & CONN_LINGER))
+	if (conn_pending(c) == 0)
 		start_linger(c);
 }
 
@@ -349,8 +359,8 @@ void conn_close(struct conn *c, const char *reason)
 		return;
 	if (l->ops->closing != NULL)
 		l->ops->closing(c);
-	if (c->flags & CONN_LINGER)
-		s->nlingering--;
+	if (c->flags & CONN_CLOSING)
+		s->nclosing--;
 	c->flags |= CONN_CLOSED;
 	selector_del(s->sel, c->fd);
 	close(c->fd);
@@ -400,7 +410,7 @@ static bool sweep_listener(struct listener *l, int64_t now)
 	bool pending = false;
 	struct conn *c, *next;
 
-	if (idle_ms <= 0 && l->srv->nlingering == 0)
+	if (idle_ms <= 0 && l->srv->nclosing == 0)
 		return false;
 	for (c = l->oldest; c != NULL; c = next) {
 		int64_t age = now - c->last_input;
@@ -408,12 +418,12 @@ static bool sweep_listener(struct listener *l, int64_t now)
 		next = c->next;
 		if (idle_ms > 0 && age < first)
 			return true;
-		if (c->flags & CONN_LINGER) {
-			if (age >= LINGER_MS)
+		if (c->flags & CONN_CLOSING) {
+			if (age >= ((c->flags & CONN_LINGER) ? LINGER_MS : FLUSH_MS))
 				conn_close(c, c->close_reason);
 			else
 				pending = true;
-		} else if (idle_ms > 0 && age >= idle_ms && !(c->flags & CONN_CLOSING)) {
+		} else if (idle_ms > 0 && age >= idle_ms) {
 			if (l->ops->farewell != NULL)
 				l->ops->farewell(c, "error: idle timeout");
 			/* It has left now, not when its socket is finally closed. */

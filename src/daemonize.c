@@ -32,7 +32,7 @@ static void wait_for_daemon(int fd)
 
 int daemonize(void)
 {
-	int fds[2], fd;
+	int fds[2];
 	pid_t pid;
 
 	if (pipe(fds) == -1)
@@ -55,16 +55,28 @@ int daemonize(void)
 		return -1;
 	if (pid > 0)
 		_exit(0);
+	umask(022);
+	return 0;
+}
+
+/* Start-up went well: let go of the terminal and the directory we were
+ * started in.  Until now errors could still reach the terminal, and
+ * relative paths in the command line and configuration still worked. */
+static int detach_stdio(void)
+{
+	int fd;
+
 	if (chdir("/") == -1)
 		return -1;
-	umask(022);
 	fd = open("/dev/null", O_RDWR);
 	if (fd == -1)
 		return -1;
 	/* A daemon still holding the terminal must not carry on silently. */
 	if (dup2(fd, STDIN_FILENO) == -1 || dup2(fd, STDOUT_FILENO) == -1 ||
-	    dup2(fd, STDERR_FILENO) == -1)
+	    dup2(fd, STDERR_FILENO) == -1) {
+		close(fd);
 		return -1;
+	}
 	if (fd > STDERR_FILENO)
 		close(fd);
 	return 0;
@@ -72,10 +84,15 @@ int daemonize(void)
 
 void daemonize_report(int status)
 {
-	unsigned char b = (unsigned char)status;
+	unsigned char b;
 
 	if (report_fd == -1)
 		return;
+	if (status == 0 && detach_stdio() == -1) {
+		log_warn("cannot detach from the terminal");
+		status = 71;
+	}
+	b = (unsigned char)status;
 	if (write(report_fd, &b, 1) != 1)
 		log_debug("the starting process went away before start-up ended");
 	close(report_fd);

@@ -336,5 +336,14 @@ void listener_update(struct listener *l, const struct listener_conf *conf)
 		l->room = r;
 	}
 	listener_conf_copy(&l->conf, conf);
+	if (l->conf.backlog != old.backlog && l->conf.addr.socktype == SOCK_STREAM &&
+	    listen(l->fd, l->conf.backlog) == -1)
+		log_warn("%s: cannot change the backlog", l->conf.name);
+	if (l->unlink_on_close && l->conf.mode >= 0 && l->conf.mode != old.mode &&
+	    chmod(((const struct sockaddr_un *)&l->conf.addr.ss)->sun_path,
+	    (mode_t)l->conf.mode) == -1)
+		log_warn("%s: chmod", l->conf.name);
+	if (l->conf.idle_timeout > 0)
+		server_arm_sweep(l->srv);
 	listener_conf_clear(&old);
 }

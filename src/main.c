@@ -9,6 +9,7 @@
 #include "autoconfig.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,8 +43,21 @@ struct options {
 };
 
 static struct server server;
-static const char *active_pidfile;
+static char *active_pidfile;	/* own copy: a reload frees the config */
 static struct sel_timer *manager_timer;
+
+/* Started with 0, 1 or 2 closed, our own sockets would land there and
+ * log lines could end up in a client's connection. */
+static void keep_stdio_taken(void)
+{
+	int fd;
+
+	do
+		fd = open("/dev/null", O_RDWR);
+	while (fd != -1 && fd <= STDERR_FILENO);
+	if (fd > STDERR_FILENO)
+		close(fd);
+}
 
 static void usage(FILE *f)
 {
@@ -226,22 +240,38 @@ static void raise_fd_limit(unsigned want)
 		    (unsigned long long)rl.rlim_cur);
 }
 
-static int become_daemon(const struct options *o, struct config *cfg)
+/* An absolute copy of path: -d changes directory to / before the pidfile
+ * is removed or the configuration re-read. */
+static char *absolute(const char *path)
+{
+	char cwd[4096], *abs;
+	size_t n;
+
+	if (path == NULL)
+		return NULL;
+	if (path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+		return strdup(path);
+	n = strlen(cwd) + strlen(path) + 2;
+	abs = malloc(n);
+	if (abs != NULL)
+		snprintf(abs, n, "%s/%s", cwd, path);
+	return abs;
+}
+
+/* The pidfile: -p, else with -d the config's or the default one. */
+static int write_pidfile(const struct options *o, const struct config *cfg)
 {
 	const char *pidfile = o->pidfile;
 
-	if (o->detach) {
-		if (pidfile == NULL)
-			pidfile = cfg->pidfile != NULL ? cfg->pidfile : DEFAULT_PIDFILE;
-		if (daemonize() == -1) {
-			log_warn("cannot detach");
-			return -1;
-		}
-	}
-	if (pidfile != NULL) {
-		if (pidfile_write(pidfile) == -1)
-			return -1;
-		active_pidfile = pidfile;
+	if (pidfile == NULL && o->detach)
+		pidfile = cfg->pidfile != NULL ? cfg->pidfile : DEFAULT_PIDFILE;
+	if (pidfile == NULL)
+		return 0;
+	active_pidfile = absolute(pidfile);
+	if (active_pidfile == NULL || pidfile_write(active_pidfile) == -1) {
+		free(active_pidfile);
+		active_pidfile = NULL;
+		return -1;
 	}
 	return 0;
 }
@@ -261,12 +291,18 @@ static int run(const struct options *o, struct config *cfg)
 	struct server *s = &server;
 	struct privids ids;
 
-	s->config_path = cfg->path != NULL ? strdup(cfg->path) : NULL;
+	s->config_path = absolute(cfg->path);
 	s->verbose = o->verbose;
 	s->detached = o->detach;
 	if (log_configure(&cfg->log, o->detach, o->verbose) == -1)
 		log_warnx("logging to stderr instead");
 	raise_fd_limit(cfg->max_connections);
+	/* Detach before the selector exists: kqueue descriptors do not
+	 * survive fork(2).  The terminal stays until start-up has ended. */
+	if (o->detach && daemonize() == -1) {
+		log_warn("cannot detach");
+		return EX_OSERR_;
+	}
 	s->sel = selector_new();
 	if (s->sel == NULL || setup_signals(s) != 0) {
 		log_warn("cannot set up the event loop");
@@ -274,7 +310,7 @@ static int run(const struct options *o, struct config *cfg)
 	}
 	if (server_start(s, cfg) == -1)
 		return EX_OSERR_;
-	if (become_daemon(o, cfg) == -1)
+	if (write_pidfile(o, cfg) == -1)
 		return EX_OSERR_;
 	if (privdrop_resolve(cfg->user, cfg->group, &ids) == -1)
 		return EX_OSERR_;
@@ -301,6 +337,7 @@ int main(int argc, char **argv)
 	char err[1024];
 	int rc;
 
+	keep_stdio_taken();
 	if (parse_options(argc, argv, &o) == -1)
 		return EX_USAGE_;
 	log_init_early(o.verbose);
@@ -317,6 +354,7 @@ int main(int argc, char **argv)
 	rc = run(&o, cfg);
 	daemonize_report(rc);	/* a start-up failure after detaching */
 	pidfile_remove(active_pidfile);
+	free(active_pidfile);
 	server_free(&server);
 	selector_timer_free(manager_timer);
 	selector_free(server.sel);

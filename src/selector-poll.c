@@ -19,6 +19,7 @@ struct sel_backend {
 	int npfds, cappfds;
 	int *slot_of;		/* fd -> index in pfds, -1 when absent */
 	int nslot_of;
+	int next_scan;		/* where the next wait starts reporting */
 };
 
 struct sel_backend *sel_backend_new(void)
@@ -102,14 +103,20 @@ int sel_backend_set(struct sel_backend *be, int fd, int old_events, int new_even
 	return 0;
 }
 
+/* Reports ready descriptors starting where the last wait stopped, so
+ * that with more than max ready the later ones are not starved. */
 int sel_backend_wait(struct sel_backend *be, struct sel_fired *out, int max, int timeout_ms)
 {
-	int n, found = 0;
+	int n, found = 0, start;
 
 	n = poll(be->pfds, (nfds_t)be->npfds, timeout_ms);
 	if (n == -1)
 		return errno == EINTR ? 0 : -1;
-	for (int i = 0; i < be->npfds && found < n && found < max; i++) {
+	if (n == 0 || be->npfds == 0)
+		return 0;
+	start = be->next_scan < be->npfds ? be->next_scan : 0;
+	for (int k = 0; k < be->npfds && found < n && found < max; k++) {
+		int i = (start + k) % be->npfds;
 		short re = be->pfds[i].revents;
 		int mask = 0;
 
@@ -124,6 +131,7 @@ int sel_backend_wait(struct sel_backend *be, struct sel_fired *out, int max, int
 		out[found].fd = be->pfds[i].fd;
 		out[found].events = mask;
 		found++;
+		be->next_scan = i + 1;
 	}
 	return found;
 }

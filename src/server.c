@@ -109,37 +109,66 @@ static bool same_socket(const struct listener *l, const struct listener_conf *lc
 	return l->conf.protocol == lc->protocol && addr_equal(&l->conf.addr, &lc->addr);
 }
 
+static bool address_wanted(const struct config *cfg, const struct addr *a)
+{
+	for (size_t i = 0; i < cfg->nlisteners; i++)
+		if (addr_equal(&cfg->listeners[i].addr, a))
+			return true;
+	return false;
+}
+
+/* A listener that goes away or changes, and whose address the new
+ * config gives to a listener (renamed, swapped), must let go of it
+ * before anything is bound. */
+static void release_wanted_addresses(struct server *s, const struct config *cfg)
+{
+	for (struct listener *l = s->listeners; l != NULL; l = l->next) {
+		const struct listener_conf *lc;
+
+		if (l->fd == -1)
+			continue;
+		lc = config_find_listener(cfg, l->conf.name);
+		if (lc != NULL && same_socket(l, lc))
+			continue;
+		if (address_wanted(cfg, &l->conf.addr)) {
+			log_notice("%s: closing; its address %s moves to another listener",
+			    l->conf.name, l->conf.bind);
+			listener_close(l);
+		}
+	}
+}
+
+/* Opens, updates or replaces the listener for lc. */
+static void apply_listener(struct server *s, const struct listener_conf *lc)
+{
+	struct listener *old = find_open_listener(s, lc->name), *l;
+
+	if (old != NULL && same_socket(old, lc)) {
+		listener_update(old, lc);
+		return;
+	}
+	/* A changed listener keeps serving until its replacement is up. */
+	l = listener_open(s, lc, -1);
+	if (l == NULL) {
+		log_msg(LOG_ERR, "%s: not (re)started; fix the configuration and reload",
+		    lc->name);
+		return;
+	}
+	if (old != NULL) {
+		log_notice("%s: address or protocol changed", lc->name);
+		listener_close(old);
+	}
+	append_listener(s, l);
+	log_listening(l);
+}
+
 int server_apply_config(struct server *s, struct config *cfg)
 {
 	struct listener *l, *next;
 
-	/* Open the new ones first: a listener that cannot be bound is
-	 * reported and skipped, the rest of the reload still applies. */
-	for (size_t i = 0; i < cfg->nlisteners; i++) {
-		const struct listener_conf *lc = &cfg->listeners[i];
-		struct listener *old = find_open_listener(s, lc->name);
-
-		if (old != NULL && same_socket(old, lc)) {
-			listener_update(old, lc);
-			continue;
-		}
-		/* A changed listener keeps serving until its replacement is
-		 * up, unless both need the very same address. */
-		if (old != NULL && addr_equal(&old->conf.addr, &lc->addr))
-			listener_close(old);
-		l = listener_open(s, lc, -1);
-		if (l == NULL) {
-			log_msg(LOG_ERR, "%s: not (re)started; fix the configuration and reload",
-			    lc->name);
-			continue;
-		}
-		if (old != NULL) {
-			log_notice("%s: address or protocol changed", lc->name);
-			listener_close(old);
-		}
-		append_listener(s, l);
-		log_listening(l);
-	}
+	release_wanted_addresses(s, cfg);
+	for (size_t i = 0; i < cfg->nlisteners; i++)
+		apply_listener(s, &cfg->listeners[i]);
 	for (l = s->listeners; l != NULL; l = next) {
 		next = l->next;
 		if (l->fd == -1 || config_find_listener(cfg, l->conf.name) != NULL)

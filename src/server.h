@@ -33,7 +33,7 @@ struct server {
 	struct listener *listeners;
 	struct room *rooms;
 	unsigned nconns;
-	unsigned nlingering;		/* write side shut, draining input */
+	unsigned nclosing;		/* closing: flushing, then lingering */
 	uint32_t unix_counter;
 	struct conn *flush_list;	/* output queued since the last wait */
 	struct conn *graveyard;		/* closed, freed after dispatch */
