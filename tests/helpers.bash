@@ -214,6 +214,22 @@ wait_log() {
 	done
 }
 
+# reload_to CONF_TEXT: replaces the running daemon's config file at once
+# (a rename, so the daemon never reads half a file).
+reload_to() {
+	printf '%s\n' "$1" >"$CHATD_CONF.new"
+	mv "$CHATD_CONF.new" "$CHATD_CONF"
+}
+
+# detached_teardown: a daemon started with -d is not our child; kill it
+# by the pid the test stored in DETACHED_PID, then the usual teardown.
+detached_teardown() {
+	if [[ -n ${DETACHED_PID:-} ]] && pid_alive "$DETACHED_PID"; then
+		kill -KILL "$DETACHED_PID"
+	fi
+	chatd_teardown
+}
+
 # chatd_teardown: stops the daemon (failing the test if it crashed) and
 # shows its stderr; the default teardown, for files that add their own.
 chatd_teardown() {

@@ -9,17 +9,7 @@ setup() {
 }
 
 teardown() {
-	# A daemon started with -d is not our child: kill it by its pidfile.
-	if [[ -n ${DETACHED_PID:-} ]] && pid_alive "$DETACHED_PID"; then
-		kill -KILL "$DETACHED_PID"
-	fi
-	chatd_teardown
-}
-
-# reload_to CONF_TEXT: replaces the running daemon's config file.
-reload_to() {
-	printf '%s\n' "$1" >"$CHATD_CONF.new"
-	mv "$CHATD_CONF.new" "$CHATD_CONF"
+	detached_teardown
 }
 
 @test "SIGTERM: '* server shutting down' after every earlier line, listeners closed, exit 0" {

@@ -9,15 +9,7 @@ setup() {
 }
 
 teardown() {
-	if [[ -n ${DETACHED_PID:-} ]] && pid_alive "$DETACHED_PID"; then
-		kill -KILL "$DETACHED_PID"
-	fi
-	chatd_teardown
-}
-
-reload_to() {
-	printf '%s\n' "$1" >"$CHATD_CONF.new"
-	mv "$CHATD_CONF.new" "$CHATD_CONF"
+	detached_teardown
 }
 
 # wait_gone PID: polls (5 s at most) until PID has exited.
