@@ -529,6 +529,8 @@ EOF
 	tclient <<'EOF'
 open b ${CHAT2}
 name b
+send b /who
+expect b \* users: ${b}
 open a ${CHAT}
 name a
 open k ${CHAT}
