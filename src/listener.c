@@ -59,7 +59,7 @@ static int set_flags(int fd)
 	return fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
-bool listener_full(const struct listener *l)
+static bool listener_full(const struct listener *l)
 {
 	const struct server *s = l->srv;
 

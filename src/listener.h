@@ -50,7 +50,6 @@ void listener_close(struct listener *);
 void listener_free(struct listener *);
 /* Applies new limits from a reload (same name, same bind). */
 void listener_update(struct listener *, const struct listener_conf *conf);
-bool listener_full(const struct listener *);
 /* A unix socket chatd created goes to the user it will run as. */
 void listener_chown(struct listener *, uid_t uid, gid_t gid);
 

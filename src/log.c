@@ -302,26 +302,6 @@ void log_debug(const char *fmt, ...)
 	va_end(ap);
 }
 
-void fatal(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	log_errno(LOG_ERR, fmt, ap);
-	va_end(ap);
-	exit(71);
-}
-
-void fatalx(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	log_vmsg(LOG_ERR, fmt, ap);
-	va_end(ap);
-	exit(71);
-}
-
 const char *log_escape(const char *s, size_t len, char *buf, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";

@@ -38,8 +38,6 @@ void log_debug(const char *fmt, ...) LOG_PRINTF(1, 2);
  * journal also gets CHATD_LISTENER= and CHATD_PEER= fields. */
 void log_client(int prio, const char *listener, const char *peer, const char *fmt, ...)
     LOG_PRINTF(4, 5);
-void fatal(const char *fmt, ...) LOG_PRINTF(1, 2) __attribute__((noreturn));
-void fatalx(const char *fmt, ...) LOG_PRINTF(1, 2) __attribute__((noreturn));
 
 /* Copies untrusted text (nicknames, peer data) for a log line, escaping
  * control bytes and non-ASCII as \xNN so a client cannot forge lines. */

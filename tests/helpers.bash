@@ -221,6 +221,15 @@ reload_to() {
 	mv "$CHATD_CONF.new" "$CHATD_CONF"
 }
 
+# wait_gone PID: polls (10 s at most) until PID, not our child, has exited.
+wait_gone() {
+	local start=$SECONDS
+	while pid_alive "$1"; do
+		((SECONDS - start < 10)) || fail "pid $1 did not exit"
+		sleep 0.02
+	done
+}
+
 # detached_teardown: a daemon started with -d is not our child; kill it
 # by the pid the test stored in DETACHED_PID, then the usual teardown.
 detached_teardown() {

@@ -128,11 +128,7 @@ send a detached
 expect a ${a}: detached
 EOF
 	kill -TERM "$DETACHED_PID"
-	start=$SECONDS
-	while pid_alive "$DETACHED_PID"; do
-		((SECONDS - start < 10)) || fail "detached chatd did not exit"
-		sleep 0.02
-	done
+	wait_gone "$DETACHED_PID"
 	[[ ! -e $pidfile ]] || fail "pidfile left behind"
 	[[ -s $log ]] || fail "nothing logged to $log"
 	[[ $immediate == yes ]] || fail "the pidfile appeared only after chatd -d had returned"

@@ -12,16 +12,6 @@ teardown() {
 	detached_teardown
 }
 
-# wait_gone PID: polls (5 s at most) until PID has exited.
-wait_gone() {
-	local i
-	for ((i = 0; i < 250; i++)); do
-		pid_alive "$1" || return 0
-		sleep 0.02
-	done
-	fail "pid $1 still running"
-}
-
 @test "reload: a listener renamed on the same address keeps the port" {
 	start_chatd "listeners = ( { name = \"chat\"; protocol = \"chat\"; bind = \"$CHAT\"; room = \"lobby\"; } );"
 	reload_to "listeners = ( { name = \"renamed\"; protocol = \"chat\"; bind = \"$CHAT\"; room = \"lobby\"; } );"
