@@ -12,7 +12,32 @@
 
 #define EX_CONFIG_ERR 78
 
-enum protocol { PROTO_CHAT, PROTO_ECHO };
+/* Every protocol the registry (proto.c) knows; the schema's rows say
+ * which keys each one takes. */
+enum protocol { PROTO_CHAT, PROTO_ECHO, PROTO_WEBSOCKET, PROTO_METRICS, PROTO_COUNT };
+
+/* A listener's tls group (SPEC 15); NULL in listener_conf: plaintext.
+ * Paths are as written ("credential:NAME" resolved by tls-ctx.c). */
+struct tls_conf {
+	char *cert;
+	char *key;
+	char *ca;		/* NULL: no client certificates */
+	int min_version;	/* 12 or 13 */
+	char *ciphers;		/* NULL: OpenSSL's default */
+	char *ciphersuites;	/* NULL: OpenSSL's default */
+	double handshake_timeout;	/* seconds, default 10 */
+	int line;		/* of the tls group, for messages */
+};
+
+/* The cluster group (SPEC 18); NULL in config: not clustered. */
+struct cluster_conf {
+	char *redis;		/* "HOST:PORT" or "unix:PATH" */
+	char *node;		/* default: the host name */
+	char *prefix;		/* default "chatd" */
+	char *password;		/* NULL: none; may be "credential:NAME" */
+	double presence_ttl;	/* seconds, default 15 */
+	int line;
+};
 
 enum log_target {
 	LOG_TARGET_AUTO, LOG_TARGET_STDERR, LOG_TARGET_SYSLOG,
@@ -33,6 +58,17 @@ struct listener_conf {
 	char *motd;		/* chat: NULL or text, lines split at LF */
 	bool announce;		/* chat: join/leave notices, default true */
 	int mode;		/* unix: permission bits, -1: leave as umask made them */
+	/* flood control (SPEC 19), chat and websocket */
+	double rate;		/* lines per second, default 10; 0: unlimited */
+	unsigned burst;		/* default 20 */
+	double flood_timeout;	/* seconds held back before "flooding"; 0: never */
+	bool reuseport;		/* SO_REUSEPORT (SPEC 18) */
+	struct tls_conf *tls;	/* NULL: plaintext */
+	/* websocket (SPEC 16) */
+	char *path;		/* default "/chat" */
+	char *www;		/* static files; "" none; default the installed page */
+	char **origins;		/* NULL-terminated; NULL: any Origin */
+	double ping_interval;	/* seconds, default 30; 0: none */
 	int line;		/* where it was defined, for later messages */
 };
 
@@ -53,6 +89,7 @@ struct config {
 	struct log_conf log;
 	struct listener_conf *listeners;
 	size_t nlisteners;
+	struct cluster_conf *cluster;	/* NULL: not clustered */
 };
 
 /* Reads and validates path.  Returns the config, or NULL with
