@@ -1261,13 +1261,16 @@ void config_free(struct config *cfg)
 
 	if (cfg == NULL)
 		return;
-	for (i = 0; i < cfg->nlisteners; i++) {
-		free(cfg->listeners[i].name);
-		free(cfg->listeners[i].bind);
-		free(cfg->listeners[i].room);
-		free(cfg->listeners[i].motd);
-	}
+	for (i = 0; i < cfg->nlisteners; i++)
+		listener_conf_clear(&cfg->listeners[i]);
 	free(cfg->listeners);
+	if (cfg->cluster != NULL) {
+		free(cfg->cluster->redis);
+		free(cfg->cluster->node);
+		free(cfg->cluster->prefix);
+		free(cfg->cluster->password);
+		free(cfg->cluster);
+	}
 	free(cfg->log.file);
 	free(cfg->user);
 	free(cfg->group);
@@ -1285,4 +1288,87 @@ const struct listener_conf *config_find_listener(const struct config *cfg,
 		if (strcmp(cfg->listeners[i].name, name) == 0)
 			return &cfg->listeners[i];
 	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Copies                                                              */
+/* ------------------------------------------------------------------ */
+
+static int dup_into(char **dst, const char *src)
+{
+	*dst = NULL;
+	if (src == NULL)
+		return 0;
+	*dst = strdup(src);
+	return *dst != NULL ? 0 : -1;
+}
+
+int listener_conf_copy(struct listener_conf *dst, const struct listener_conf *src)
+{
+	*dst = *src;
+	dst->name = dst->bind = dst->room = dst->motd = NULL;
+	dst->path = dst->www = NULL;
+	dst->origins = NULL;
+	dst->tls = NULL;
+	if (dup_into(&dst->name, src->name) == -1 || dup_into(&dst->bind, src->bind) == -1 ||
+	    dup_into(&dst->room, src->room) == -1 || dup_into(&dst->motd, src->motd) == -1 ||
+	    dup_into(&dst->path, src->path) == -1 || dup_into(&dst->www, src->www) == -1) {
+		listener_conf_clear(dst);
+		return -1;
+	}
+	if (src->origins != NULL) {
+		size_t n = 0;
+
+		while (src->origins[n] != NULL)
+			n++;
+		dst->origins = calloc(n + 1, sizeof(char *));
+		if (dst->origins == NULL)
+			goto fail;
+		for (size_t i = 0; i < n; i++)
+			if (dup_into(&dst->origins[i], src->origins[i]) == -1)
+				goto fail;
+	}
+	if (src->tls != NULL) {
+		struct tls_conf *t = calloc(1, sizeof(*t));
+
+		if (t == NULL)
+			goto fail;
+		dst->tls = t;
+		*t = *src->tls;
+		t->cert = t->key = t->ca = t->ciphers = t->ciphersuites = NULL;
+		if (dup_into(&t->cert, src->tls->cert) == -1 ||
+		    dup_into(&t->key, src->tls->key) == -1 ||
+		    dup_into(&t->ca, src->tls->ca) == -1 ||
+		    dup_into(&t->ciphers, src->tls->ciphers) == -1 ||
+		    dup_into(&t->ciphersuites, src->tls->ciphersuites) == -1)
+			goto fail;
+	}
+	return 0;
+fail:
+	listener_conf_clear(dst);
+	return -1;
+}
+
+void listener_conf_clear(struct listener_conf *c)
+{
+	free(c->name);
+	free(c->bind);
+	free(c->room);
+	free(c->motd);
+	free(c->path);
+	free(c->www);
+	if (c->origins != NULL) {
+		for (size_t i = 0; c->origins[i] != NULL; i++)
+			free(c->origins[i]);
+		free(c->origins);
+	}
+	if (c->tls != NULL) {
+		free(c->tls->cert);
+		free(c->tls->key);
+		free(c->tls->ca);
+		free(c->tls->ciphers);
+		free(c->tls->ciphersuites);
+		free(c->tls);
+	}
+	memset(c, 0, sizeof(*c));
 }

@@ -106,6 +106,11 @@ struct config *config_default(void);
 
 void config_free(struct config *);
 
+/* Deep copy of one listener's settings (a listener keeps its own across
+ * reloads).  Returns -1 when out of memory, leaving dst cleared. */
+int listener_conf_copy(struct listener_conf *dst, const struct listener_conf *src);
+void listener_conf_clear(struct listener_conf *);
+
 const struct listener_conf *config_find_listener(const struct config *, const char *name);
 
 #endif

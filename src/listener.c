@@ -27,29 +27,6 @@
 #define ACCEPT_BATCH 256
 #define BACKOFF_MS 250
 
-static char *dup_or_null(const char *s)
-{
-	return s != NULL ? strdup(s) : NULL;
-}
-
-void listener_conf_copy(struct listener_conf *dst, const struct listener_conf *src)
-{
-	*dst = *src;
-	dst->name = dup_or_null(src->name);
-	dst->bind = dup_or_null(src->bind);
-	dst->room = dup_or_null(src->room);
-	dst->motd = dup_or_null(src->motd);
-}
-
-void listener_conf_clear(struct listener_conf *c)
-{
-	free(c->name);
-	free(c->bind);
-	free(c->room);
-	free(c->motd);
-	memset(c, 0, sizeof(*c));
-}
-
 static int set_flags(int fd)
 {
 	int fl = fcntl(fd, F_GETFL);

@@ -53,7 +53,5 @@ void listener_update(struct listener *, const struct listener_conf *conf);
 /* A unix socket chatd created goes to the user it will run as. */
 void listener_chown(struct listener *, uid_t uid, gid_t gid);
 
-void listener_conf_copy(struct listener_conf *dst, const struct listener_conf *src);
-void listener_conf_clear(struct listener_conf *);
 
 #endif
