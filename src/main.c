@@ -72,7 +72,7 @@ static void version(void)
 #ifdef HAVE_LIBSYSTEMD
 	printf("systemd: yes (sd_notify, journal, socket activation names)\n");
 #else
-	printf("systemd: no (LISTEN_FDS read directly; no journal, no sd_notify)\n");
+	printf("systemd: no (LISTEN_FDS and sd_notify spoken directly; no journal)\n");
 #endif
 #ifdef HAVE_LAUNCHD
 	printf("launchd: yes\n");

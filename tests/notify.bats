@@ -3,11 +3,11 @@
 # issue 5): the test plays the service manager with a unix datagram
 # socket in NOTIFY_SOCKET and records what arrives, who sent it (the
 # kernel's SCM_CREDENTIALS) and whether the listeners accepted
-# connections at that moment.
+# connections at that moment.  Built with or without libsystemd alike:
+# without it chatd speaks the datagram protocol itself.
 
 setup() {
 	load helpers
-	"$CHATD_BIN" -V | grep -Eq '^systemd: yes' || skip "chatd built without libsystemd (no sd_notify)"
 	use_ports 2
 	export CHAT=127.0.0.1:$P1 CHAT2=127.0.0.1:$P2
 	sockdir
@@ -37,8 +37,13 @@ import os, select, socket, struct, sys, time
 path, notes, ports = sys.argv[1], sys.argv[2], sys.argv[3:]
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
-s.bind(path + '.tmp')
-os.rename(path + '.tmp', path)          # appears only once it is bound
+if path.startswith('@'):                # abstract namespace: no file
+    s.bind('\0' + path[1:])
+    open(notes + '.bound', 'w').close()
+else:
+    s.bind(path + '.tmp')
+    os.rename(path + '.tmp', path)      # appears only once it is bound
+    open(notes + '.bound', 'w').close()
 def probe(port):
     c = socket.socket()
     c.settimeout(1)
@@ -66,7 +71,7 @@ with open(notes, 'a', buffering=1) as f:
 EOF
 	RECEIVER_PID=$!
 	local start=$SECONDS
-	until [[ -S $NOTIFY_SOCKET ]]; do
+	until [[ -e $NOTES.bound ]]; do
 		((SECONDS - start < 5)) || fail "the notification receiver did not start"
 		sleep 0.01
 	done
@@ -182,4 +187,20 @@ listeners = ( { name = \"chat\"; protocol = \"chat\"; bind = \"$CHAT\"; } );"
 	grep ' WATCHDOG=1' "$NOTES" | grep -oE '^T=[0-9]+' | cut -d= -f2 |
 		awk 'NR > 1 && $1 - prev >= 1000000 { print "gap " $1 - prev " us"; bad = 1 }
 			{ prev = $1 } END { exit bad }' || fail "WATCHDOG=1 pings a whole period apart"
+}
+
+@test "NOTIFY_SOCKET in the abstract namespace (@NAME): READY=1 and STOPPING=1 arrive" {
+	kill "$RECEIVER_PID"
+	wait "$RECEIVER_PID" 2>/dev/null || true
+	rm -f "$NOTES" "$NOTES.bound"
+	export NOTIFY_SOCKET=@chatd-bats-$$-$RANDOM
+	start_receiver
+	start_chatd "log = { target = \"stderr\"; };
+listeners = ( { name = \"chat\"; protocol = \"chat\"; bind = \"$CHAT\"; } );"
+	wait_note 1 ' READY=1'
+	[[ $(note 1 ' READY=1') == *" PID=$CHATD_PID "* ]] || fail "READY=1 not from chatd"
+	kill -TERM "$CHATD_PID"
+	wait_note 1 ' STOPPING=1'
+	wait_chatd 10
+	assert_equal "$CHATD_STATUS" 0
 }
