@@ -14,9 +14,9 @@
 #include "chat.h"
 #include "conn.h"
 #include "log.h"
-#include "server.h"
 
 #define NICK_MAX 32
+#define SLICE_LINES 64		/* lines of one client per turn of the loop */
 
 struct room {
 	struct room *next;
@@ -26,13 +26,16 @@ struct room {
 	unsigned nmembers;
 };
 
+/* Every room of the daemon; listeners naming one room share it. */
+static struct room *rooms;
+
 /* ---- rooms --------------------------------------------------------- */
 
-struct room *chat_room_get(struct server *s, const char *name)
+static struct room *room_get(const char *name)
 {
 	struct room *r;
 
-	for (r = s->rooms; r != NULL; r = r->next)
+	for (r = rooms; r != NULL; r = r->next)
 		if (strcmp(r->name, name) == 0) {
 			r->refs++;
 			return r;
@@ -43,18 +46,18 @@ struct room *chat_room_get(struct server *s, const char *name)
 		return NULL;
 	}
 	r->refs = 1;
-	r->next = s->rooms;
-	s->rooms = r;
+	r->next = rooms;
+	rooms = r;
 	return r;
 }
 
-void chat_room_put(struct server *s, struct room *r)
+static void room_put(struct room *r)
 {
 	struct room **pp;
 
 	if (--r->refs > 0)
 		return;
-	for (pp = &s->rooms; *pp != NULL; pp = &(*pp)->next)
+	for (pp = &rooms; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == r) {
 			*pp = r->next;
 			break;
@@ -75,7 +78,7 @@ static void to_room(struct conn *c, struct msg *m)
 	if (m == NULL)
 		return;
 	room_broadcast(c->room, m);
-	c->lst->stats.messages++;
+	c->ep->stats.messages++;
 	msg_unref(m);
 }
 
@@ -91,9 +94,44 @@ static void to_client(struct conn *c, struct msg *m)
 
 /* ---- joining and leaving ------------------------------------------- */
 
+/* ---- per listener: the room ---------------------------------------- */
+
+static int chat_attach(struct endpoint *ep, const struct listener_conf *conf)
+{
+	ep->proto_state = room_get(conf->room);
+	if (ep->proto_state == NULL) {
+		log_warnx("%s: out of memory", conf->name);
+		return -1;
+	}
+	return 0;
+}
+
+static void chat_detach(struct endpoint *ep)
+{
+	room_put(ep->proto_state);
+	ep->proto_state = NULL;
+}
+
+/* Clients already connected stay in the room they joined. */
+static int chat_update(struct endpoint *ep, const struct listener_conf *conf)
+{
+	struct room *old = ep->proto_state, *r;
+
+	if (strcmp(old->name, conf->room) == 0)
+		return 0;
+	r = room_get(conf->room);
+	if (r == NULL) {
+		log_warnx("%s: out of memory; keeping room %s", conf->name, old->name);
+		return -1;
+	}
+	room_put(old);
+	ep->proto_state = r;
+	return 0;
+}
+
 static void send_motd(struct conn *c)
 {
-	const char *p = c->lst->conf.motd;
+	const char *p = c->ep->conf->motd;
 
 	while (p != NULL && *p != '\0') {
 		const char *nl = strchr(p, '\n');
@@ -105,12 +143,12 @@ static void send_motd(struct conn *c)
 	}
 }
 
-static void chat_open(struct conn *c)
+void chat_join(struct conn *c)
 {
-	struct room *r = c->lst->room;
+	struct room *r = c->ep->proto_state;
 
 	send_motd(c);
-	if (c->lst->conf.announce) {
+	if (c->ep->conf->announce) {
 		struct msg *m = msg_notice("%s joined", c->name);
 
 		if (m != NULL) {
@@ -132,8 +170,13 @@ static void chat_open(struct conn *c)
 	c->flags |= CONN_JOINED;
 }
 
+static void chat_open(struct conn *c)
+{
+	chat_join(c);
+}
+
 /* Takes c out of its room, telling the others when the listener says so. */
-static void chat_leave(struct conn *c)
+void chat_leave(struct conn *c)
 {
 	struct room *r = c->room;
 
@@ -152,9 +195,9 @@ static void chat_leave(struct conn *c)
 	r->nmembers--;
 	/* At shutdown everyone leaves at once: N clients would get N-1
 	 * notices each before the one that matters. */
-	if (c->lst->conf.announce && c->lst->srv->state == SERVER_RUNNING)
+	if (c->ep->conf->announce && !c->ep->pool->stopping)
 		to_room(c, msg_notice("%s left", c->name));
-	chat_room_put(c->lst->srv, r);
+	room_put(r);
 	c->room = NULL;
 }
 
@@ -217,7 +260,14 @@ static void cmd_nick(struct conn *c, const char *arg, size_t n)
 	memcpy(c->name, arg, n);
 	c->name[n] = '\0';
 	c->namelen = (uint8_t)n;
-	log_info("%s: %s is now known as %s", c->lst->conf.name, old, c->name);
+	/* Nicknames come from strangers: debug only, escaped (SPEC 9). */
+	if (log_get_level() >= LOG_DEBUG) {
+		char e1[128], e2[128];
+
+		log_debug("%s: %s is now known as %s", c->ep->conf->name,
+		    log_escape(old, strlen(old), e1, sizeof(e1)),
+		    log_escape(c->name, c->namelen, e2, sizeof(e2)));
+	}
 	to_room(c, msg_notice("%s is now known as %s", old, c->name));
 }
 
@@ -283,7 +333,7 @@ static void cmd_quit(struct conn *c, const char *arg, size_t n)
 	(void)n;
 	notice(c, "bye");
 	chat_leave(c);
-	conn_close_after_flush(c, "quit");
+	conn_close_after_flush(c, CLOSE_CLIENT, "quit");
 }
 
 static const struct command {
@@ -320,14 +370,14 @@ static void run_command(struct conn *c, const char *line, size_t n)
 	notice(c, "error: unknown command");
 }
 
-static void handle_line(struct conn *c, const char *line, size_t n)
+void chat_line(struct conn *c, const char *line, size_t n)
 {
 	if (n == 0)
 		return;
 	if (log_get_level() >= LOG_DEBUG) {
 		char esc[256];
 
-		log_debug("%s: %s says %s", c->lst->conf.name, c->name,
+		log_debug("%s: %s says %s", c->ep->conf->name, c->name,
 		    log_escape(line, n, esc, sizeof(esc)));
 	}
 	if (line[0] == '/') {
@@ -338,53 +388,134 @@ static void handle_line(struct conn *c, const char *line, size_t n)
 	    { ": ", 2 }, { (void *)line, n } }, 3));
 }
 
-static bool still_listening(const struct conn *c)
+static bool takes_input(const struct conn *c)
 {
 	return !(c->flags & (CONN_CLOSED | CONN_CLOSING | CONN_DOOMED));
 }
 
-/* Frames data and handles each line; returns the bytes not yet part of
- * a complete line. */
-static size_t handle_lines(struct conn *c, const char *data, size_t len)
+/* ---- flood control (SPEC 19) --------------------------------------- */
+
+/* A token bucket kept as one number (GCRA): the theoretical arrival
+ * time of the next line.  Returns 0 when a line may go now (and takes
+ * its token), else the microseconds until it may. */
+static int64_t bucket_wait_us(struct conn *c, int64_t now_us)
 {
-	while (len > 0 && still_listening(c)) {
+	const struct listener_conf *conf = c->ep->conf;
+	int64_t per, tat, limit;
+
+	if (conf->rate <= 0)
+		return 0;
+	per = (int64_t)(1e6 / conf->rate);
+	if (per < 1)
+		per = 1;
+	tat = (c->flood_tat > now_us ? c->flood_tat : now_us) + per;
+	limit = (int64_t)conf->burst * per;
+	if (tat - now_us > limit)
+		return tat - now_us - limit;
+	c->flood_tat = tat;
+	return 0;
+}
+
+/* Over its rate: stop reading until a token is back; TCP slows the
+ * flooder down.  Returns false when it has been held too long. */
+static bool hold_flooder(struct conn *c, int64_t wait_us)
+{
+	int64_t now = selector_now(c->ep->pool->sel);
+	double limit = c->ep->conf->flood_timeout;
+
+	if (c->held_since == 0) {
+		c->held_since = now;
+		c->ep->stats.flood_holds++;
+	} else if (limit > 0 && (double)(now - c->held_since) > limit * 1000.0) {
+		notice(c, "error: flooding");
+		chat_leave(c);
+		conn_close_after_flush(c, CLOSE_FLOOD, "flooding");
+		return false;
+	}
+	conn_hold_input(c, (wait_us + 999) / 1000);
+	return true;
+}
+
+/* Frames data and handles lines while the client's bucket and its slice
+ * of this turn allow; returns the bytes not handled yet.  *held is set
+ * when input is held back with complete lines possibly left. */
+static size_t handle_lines(struct conn *c, const char *data, size_t len, bool limited,
+    bool *held)
+{
+	int64_t now_us = selector_now(c->ep->pool->sel) * 1000;
+	unsigned lines = 0;
+
+	*held = false;
+	while (len > 0 && takes_input(c)) {
 		const char *line;
 		size_t linelen, used;
-		enum frame_result r = framer_next(&c->framer, data, len, &line,
-		    &linelen, &used);
+		enum frame_result r;
+		int64_t wait;
 
-		if (r == FRAME_LINE)
-			handle_line(c, line, linelen);
-		else if (r == FRAME_TOOLONG)
+		if (limited && lines == SLICE_LINES) {
+			conn_hold_input(c, 0);	/* the others get their turn first */
+			*held = true;
+			break;
+		}
+		if (limited && (wait = bucket_wait_us(c, now_us)) > 0) {
+			*held = hold_flooder(c, wait);
+			break;
+		}
+		r = framer_next(&c->framer, data, len, &line, &linelen, &used);
+		if (r == FRAME_LINE) {
+			chat_line(c, line, linelen);
+			lines++;
+		} else if (r == FRAME_TOOLONG)
 			notice(c, "error: line too long");
+		else if (limited && c->ep->conf->rate > 0)
+			c->flood_tat -= (int64_t)(1e6 / c->ep->conf->rate);	/* no line: token back */
 		data += used;
 		len -= used;
 		if (r == FRAME_NEED_MORE)
 			break;
 	}
-	return still_listening(c) ? len : 0;
+	if (!*held)
+		c->held_since = 0;	/* a break: it is reading again */
+	return takes_input(c) ? len : 0;
+}
+
+/* Handles what is buffered in c->in (held input, a partial line). */
+static void handle_buffered(struct conn *c, bool limited)
+{
+	bool held;
+	size_t rest = handle_lines(c, buffer_data(&c->in), buffer_len(&c->in), limited, &held);
+
+	if (c->flags & CONN_CLOSED)
+		return;
+	buffer_consume(&c->in, buffer_len(&c->in) - rest);
 }
 
 static void chat_input(struct conn *c, const char *data, size_t len)
 {
 	size_t rest;
+	bool held;
 
 	/* A reload may have changed the limit; it applies from now on. */
-	c->framer.max_line = (uint32_t)c->lst->conf.max_line;
+	c->framer.max_line = (uint32_t)c->ep->conf->max_line;
 
-	if (buffer_len(&c->in) == 0) {
+	if (buffer_len(&c->in) == 0 && !(c->flags & CONN_HELD)) {
 		/* Common case: whole lines straight from the read buffer. */
-		rest = handle_lines(c, data, len);
+		rest = handle_lines(c, data, len, true, &held);
 		if (rest > 0 && buffer_append(&c->in, data + len - rest, rest) == -1)
-			conn_close(c, "out of memory");
+			conn_close(c, CLOSE_ERROR, "out of memory");
 		return;
 	}
 	if (buffer_append(&c->in, data, len) == -1) {
-		conn_close(c, "out of memory");
+		conn_close(c, CLOSE_ERROR, "out of memory");
 		return;
 	}
-	rest = handle_lines(c, buffer_data(&c->in), buffer_len(&c->in));
-	buffer_consume(&c->in, buffer_len(&c->in) - rest);
+	if (!(c->flags & CONN_HELD))
+		handle_buffered(c, true);
+}
+
+static void chat_resume(struct conn *c)
+{
+	handle_buffered(c, true);
 }
 
 static void chat_eof(struct conn *c)
@@ -392,18 +523,28 @@ static void chat_eof(struct conn *c)
 	const char *line;
 	size_t n;
 
-	if (still_listening(c) &&
+	/* Nothing it sent is lost: what was held back is handled now. */
+	if (takes_input(c))
+		handle_buffered(c, false);
+	if (takes_input(c) &&
 	    framer_finish(&c->framer, buffer_data(&c->in), buffer_len(&c->in),
 	    &line, &n) == FRAME_LINE)
-		handle_line(c, line, n);
+		chat_line(c, line, n);
 	buffer_free(&c->in);
 	chat_leave(c);
-	conn_close_after_flush(c, "client closed");
+	conn_close_after_flush(c, CLOSE_CLIENT, "client closed");
 }
 
 const struct proto_ops chat_ops = {
+	.name = "chat",
+	.full_notice = "* error: server full\r\n",
+	.attach = chat_attach,
+	.detach = chat_detach,
+	.update = chat_update,
+	.datagram = NULL,
 	.open = chat_open,
 	.input = chat_input,
+	.resume = chat_resume,
 	.eof = chat_eof,
 	.closing = chat_closing,
 	.farewell = chat_farewell,

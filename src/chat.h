@@ -1,16 +1,25 @@
 /*
  * chat.h - the chat protocol (PROTOCOL, chatd(8)) and its rooms.
+ *
+ * Protocols built on chat (websocket.c) use the exported functions: a
+ * connection joins its listener's room, hands in complete lines, leaves.
  */
 #ifndef CHATD_CHAT_H
 #define CHATD_CHAT_H
 
-#include "listener.h"
+#include <stddef.h>
+
+#include "proto.h"
+
+struct conn;
 
 extern const struct proto_ops chat_ops;
 
-/* Finds or creates the room a chat listener serves. */
-struct room *chat_room_get(struct server *, const char *name);
-/* Drops a room reference held by a listener. */
-void chat_room_put(struct server *, struct room *);
+/* Sends the motd, announces c and makes it a member of its room. */
+void chat_join(struct conn *);
+/* One complete line from c (without CR/LF): a command or a message. */
+void chat_line(struct conn *, const char *line, size_t len);
+/* Takes c out of its room (idempotent). */
+void chat_leave(struct conn *);
 
 #endif

@@ -4,11 +4,8 @@
 #ifndef CHATD_ECHO_H
 #define CHATD_ECHO_H
 
-#include "listener.h"
+#include "proto.h"
 
 extern const struct proto_ops echo_ops;
-
-/* Answers every datagram waiting on a UDP echo socket. */
-void echo_datagrams(struct listener *);
 
 #endif

@@ -18,11 +18,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "chat.h"
 #include "conn.h"
-#include "echo.h"
 #include "listener.h"
 #include "log.h"
+#include "proto.h"
+#ifdef HAVE_TLS
+#include "tls.h"
+#endif
 
 #define ACCEPT_BATCH 256
 #define BACKOFF_MS 250
@@ -38,10 +40,10 @@ static int set_flags(int fd)
 
 static bool listener_full(const struct listener *l)
 {
-	const struct server *s = l->srv;
+	unsigned max = l->owner->max_connections;
 
-	return (s->cfg->max_connections > 0 && s->nconns >= s->cfg->max_connections) ||
-	    (l->conf.max_clients > 0 && l->nclients >= l->conf.max_clients);
+	return (max > 0 && l->ep.pool->nconns >= max) ||
+	    (l->conf.max_clients > 0 && l->ep.nclients >= l->conf.max_clients);
 }
 
 /* ---- binding ------------------------------------------------------- */
@@ -63,7 +65,7 @@ static void remove_stale_unix(const struct sockaddr_un *sun, socklen_t len)
 	close(fd);
 }
 
-static int bind_socket(const struct addr *a, int backlog)
+static int bind_socket(const struct addr *a, int backlog, bool reuseport)
 {
 	int fd, on = 1, off = 0;
 	int family = a->ss.ss_family;
@@ -75,6 +77,17 @@ static int bind_socket(const struct addr *a, int backlog)
 		goto fail;
 	if (family != AF_UNIX)
 		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+#ifdef SO_REUSEPORT
+	/* Several chatd processes share the port (one per core). */
+	if (reuseport && family != AF_UNIX &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) == -1)
+		goto fail;
+#else
+	if (reuseport) {
+		errno = ENOTSUP;
+		goto fail;
+	}
+#endif
 	if (family == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY,
 		    a->any_dualstack ? &off : &on, sizeof(on));
@@ -95,24 +108,25 @@ fail:
 	return -1;
 }
 
-static int open_socket(struct listener *l)
+int listener_bind(const struct listener_conf *conf, bool *created_unix)
 {
 	struct addr v4;
-	int fd = bind_socket(&l->conf.addr, l->conf.backlog);
+	int fd = bind_socket(&conf->addr, conf->backlog, conf->reuseport);
 
-	if (fd == -1 && l->conf.addr.any_dualstack &&
+	*created_unix = false;
+	if (fd == -1 && conf->addr.any_dualstack &&
 	    (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL)) {
-		addr_ipv4_fallback(&l->conf.addr, &v4);
-		fd = bind_socket(&v4, l->conf.backlog);
+		addr_ipv4_fallback(&conf->addr, &v4);
+		fd = bind_socket(&v4, conf->backlog, conf->reuseport);
 	}
 	if (fd == -1)
 		return -1;
-	if (l->conf.addr.ss.ss_family == AF_UNIX) {
-		const struct sockaddr_un *sun = (const struct sockaddr_un *)&l->conf.addr.ss;
+	if (conf->addr.ss.ss_family == AF_UNIX) {
+		const struct sockaddr_un *sun = (const struct sockaddr_un *)&conf->addr.ss;
 
-		l->unlink_on_close = true;
-		if (l->conf.mode >= 0 && chmod(sun->sun_path, (mode_t)l->conf.mode) == -1)
-			log_warn("%s: chmod %s", l->conf.name, sun->sun_path);
+		*created_unix = true;
+		if (conf->mode >= 0 && chmod(sun->sun_path, (mode_t)conf->mode) == -1)
+			log_warn("%s: chmod %s", conf->name, sun->sun_path);
 	}
 	return fd;
 }
@@ -137,7 +151,7 @@ static void resume_accept(struct selector *sel, void *arg)
 	if (l->fd == -1 || !l->paused)
 		return;
 	l->paused = false;
-	if (selector_mod(l->srv->sel, l->fd, SEL_READ) == -1)
+	if (selector_mod(l->ep.pool->sel, l->fd, SEL_READ) == -1)
 		log_warn("%s: cannot resume accepting", l->conf.name);
 }
 
@@ -146,17 +160,18 @@ static void pause_accept(struct listener *l, int err)
 	log_msg(LOG_WARNING, "%s: accept: %s; pausing %d ms", l->conf.name,
 	    strerror(err), BACKOFF_MS);
 	l->paused = true;
-	selector_mod(l->srv->sel, l->fd, 0);
+	selector_mod(l->ep.pool->sel, l->fd, 0);
 	selector_timer_arm(l->backoff, BACKOFF_MS);
 }
 
 static void reject_full(struct listener *l, int fd)
 {
-	static const char full[] = "* error: server full\r\n";
+	const char *full = l->ep.proto->full_notice;
 
-	l->stats.rejected++;
-	if (l->conf.protocol == PROTO_CHAT)
-		(void)send(fd, full, sizeof(full) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+	l->ep.stats.rejected++;
+	/* Over TLS the notice could not be read before a handshake. */
+	if (full != NULL && l->tls == NULL)
+		(void)send(fd, full, strlen(full), MSG_DONTWAIT | MSG_NOSIGNAL);
 	close(fd);
 	log_info("%s: refused a client: server full", l->conf.name);
 }
@@ -194,7 +209,8 @@ static void accept_ready(struct selector *sel, int lfd, int events, void *arg)
 	(void)lfd;
 	(void)events;
 	if (l->conf.addr.socktype == SOCK_DGRAM) {
-		echo_datagrams(l);
+		if (l->ep.proto->datagram != NULL)
+			l->ep.proto->datagram(&l->ep, l->fd);
 		return;
 	}
 	for (int i = 0; i < ACCEPT_BATCH && l->fd != -1; i++) {
@@ -212,49 +228,79 @@ static void accept_ready(struct selector *sel, int lfd, int events, void *arg)
 				log_warn("%s: accept", l->conf.name);
 			return;
 		}
-		if (listener_full(l) || l->srv->state != SERVER_RUNNING) {
+		if (listener_full(l) || !l->owner->accepting) {
 			reject_full(l, fd);
 			continue;
 		}
 		/* accept() always sets the family; the analyzer cannot see it. */
 		tune_socket(fd, peer.ss_family);	/* NOLINT(clang-analyzer-core.CallAndMessage) */
-		c = conn_new(l, fd, (struct sockaddr *)&peer, len);
+		c = conn_new(&l->ep, fd, (struct sockaddr *)&peer, len);
 		if (c == NULL) {
 			log_warn("%s: cannot take a new client", l->conf.name);
 			close(fd);
 			continue;
 		}
 		log_client(LOG_INFO, l->conf.name, c->name, "connected");
-		l->ops->open(c);
+#ifdef HAVE_TLS
+		if (l->tls != NULL && tls_conn_attach(c, l->tls) == -1) {
+			conn_close(c, CLOSE_ERROR, "cannot set up TLS");
+			continue;
+		}
+#endif
+		conn_start(c);
 	}
 }
 
 /* ---- life cycle ---------------------------------------------------- */
 
-struct listener *listener_open(struct server *s, const struct listener_conf *conf, int fd)
+const char *listener_protocol_name(const struct listener *l)
+{
+	return l->ep.proto->name;
+}
+
+static void drop_tls(struct tls_ctx *tls)
+{
+#ifdef HAVE_TLS
+	tls_ctx_free(tls);
+#else
+	(void)tls;
+#endif
+}
+
+struct listener *listener_open(struct conn_pool *pool, const struct listener_owner *owner,
+    const struct listener_conf *conf, int fd, bool inherited, struct tls_ctx *tls)
 {
 	struct listener *l = calloc(1, sizeof(*l));
 
-	if (l == NULL) {
+	if (l == NULL || listener_conf_copy(&l->conf, conf) == -1) {
 		log_warn("%s: out of memory", conf->name);
+		free(l);
+		drop_tls(tls);
+		if (fd >= 0 && !inherited)
+			close(fd);
 		return NULL;
 	}
-	l->srv = s;
-	listener_conf_copy(&l->conf, conf);
-	l->ops = conf->protocol == PROTO_CHAT ? &chat_ops : &echo_ops;
-	l->inherited = fd >= 0;
-	l->fd = fd >= 0 ? fd : open_socket(l);
+	l->owner = owner;
+	l->tls = tls;
+	l->ep.conf = &l->conf;
+	l->ep.proto = proto_find(conf->protocol);
+	l->inherited = inherited;
+	l->fd = fd;
+	if (l->fd == -1)
+		l->fd = listener_bind(&l->conf, &l->unlink_on_close);
+	else if (!inherited && l->conf.addr.ss.ss_family == AF_UNIX)
+		l->unlink_on_close = true;
 	if (l->fd == -1) {
 		log_warn("%s: cannot listen on %s", conf->name, conf->bind);
 		goto fail;
 	}
 	if (l->inherited && set_flags(l->fd) == -1)
 		log_warn("%s: cannot make inherited socket non-blocking", conf->name);
-	l->backoff = selector_timer_new(s->sel, resume_accept, l);
-	if (conf->protocol == PROTO_CHAT)
-		l->room = chat_room_get(s, conf->room);
-	if (l->backoff == NULL || (conf->protocol == PROTO_CHAT && l->room == NULL) ||
-	    selector_add(s->sel, l->fd, SEL_READ, accept_ready, l) == -1) {
+	conn_pool_add_endpoint(pool, &l->ep);
+	l->backoff = selector_timer_new(pool->sel, resume_accept, l);
+	if (l->ep.proto == NULL || l->backoff == NULL ||
+	    (l->ep.proto->attach != NULL && l->ep.proto->attach(&l->ep, &l->conf) == -1) ||
+	    selector_add(pool->sel, l->fd, SEL_READ, accept_ready, l) == -1) {
 		log_warn("%s: cannot set up listener", conf->name);
 		goto fail;
 	}
@@ -269,7 +315,7 @@ void listener_close(struct listener *l)
 {
 	if (l->fd == -1)
 		return;
-	selector_del(l->srv->sel, l->fd);
+	selector_del(l->ep.pool->sel, l->fd);
 	/* An activated socket belongs to the service manager: close, never
 	 * shutdown(2) it, and leave its path alone. */
 	close(l->fd);
@@ -279,40 +325,51 @@ void listener_close(struct listener *l)
 	selector_timer_disarm(l->backoff);
 }
 
+int listener_release_fd(struct listener *l)
+{
+	int fd = l->fd;
+
+	if (fd == -1)
+		return -1;
+	selector_del(l->ep.pool->sel, fd);
+	l->fd = -1;
+	l->unlink_on_close = false;	/* the path goes with the socket */
+	selector_timer_disarm(l->backoff);
+	return fd;
+}
+
 void listener_free(struct listener *l)
 {
-	struct listener **pp;
-
 	if (l == NULL)
 		return;
-	for (pp = &l->srv->listeners; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == l) {
-			*pp = l->next;
-			break;
-		}
-	if (l->room != NULL)
-		chat_room_put(l->srv, l->room);
+	if (l->ep.proto != NULL && l->ep.proto->detach != NULL && l->ep.proto_state != NULL)
+		l->ep.proto->detach(&l->ep);
+	conn_pool_remove_endpoint(&l->ep);
 	selector_timer_free(l->backoff);
+	drop_tls(l->tls);
 	listener_conf_clear(&l->conf);
 	free(l);
 }
 
-void listener_update(struct listener *l, const struct listener_conf *conf)
+int listener_update(struct listener *l, const struct listener_conf *conf, struct tls_ctx *tls)
 {
-	struct listener_conf old = l->conf;
+	struct listener_conf old = l->conf, fresh;
 
-	if (l->room != NULL && strcmp(old.room, conf->room) != 0) {
-		/* Clients already connected stay in the room they joined. */
-		struct room *r = chat_room_get(l->srv, conf->room);
-
-		if (r == NULL) {
-			log_warnx("%s: out of memory; keeping room %s", old.name, old.room);
-			return;
-		}
-		chat_room_put(l->srv, l->room);
-		l->room = r;
+	if (listener_conf_copy(&fresh, conf) == -1) {
+		log_warnx("%s: out of memory; keeping its settings", old.name);
+		drop_tls(tls);
+		return -1;
 	}
-	listener_conf_copy(&l->conf, conf);
+	if (l->ep.proto->update != NULL && l->ep.proto->update(&l->ep, &fresh) == -1) {
+		listener_conf_clear(&fresh);
+		drop_tls(tls);
+		return -1;
+	}
+	l->conf = fresh;
+	/* New connections use the new certificate; established ones keep
+	 * the context they were made with. */
+	drop_tls(l->tls);
+	l->tls = tls;
 	if (l->conf.backlog != old.backlog && l->conf.addr.socktype == SOCK_STREAM &&
 	    listen(l->fd, l->conf.backlog) == -1)
 		log_warn("%s: cannot change the backlog", l->conf.name);
@@ -320,7 +377,7 @@ void listener_update(struct listener *l, const struct listener_conf *conf)
 	    chmod(((const struct sockaddr_un *)&l->conf.addr.ss)->sun_path,
 	    (mode_t)l->conf.mode) == -1)
 		log_warn("%s: chmod", l->conf.name);
-	if (l->conf.idle_timeout > 0)
-		server_arm_sweep(l->srv);
+	conn_endpoint_changed(&l->ep);
 	listener_conf_clear(&old);
+	return 0;
 }

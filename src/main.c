@@ -167,15 +167,22 @@ static void on_reload(struct selector *sel, int signo, void *arg)
 	    config_default();
 	if (cfg == NULL) {
 		log_msg(LOG_ERR, "reload failed, keeping the running configuration: %s", err);
-		notify_ready(s->nconns);
+		notify_reload_failed(s->pool.nconns);
 		return;
 	}
-	if (log_configure(&cfg->log, s->detached, s->verbose) == -1)
+	/* All or nothing: a socket that cannot be bound or a certificate that
+	 * does not load keeps the whole running configuration. */
+	if (server_apply_config(s, cfg) == -1) {
+		log_msg(LOG_ERR, "reload failed, keeping the running configuration");
+		config_free(cfg);
+		notify_reload_failed(s->pool.nconns);
+		return;
+	}
+	if (log_configure(&s->cfg->log, s->detached, s->verbose) == -1)
 		log_warnx("keeping the previous log target");
-	server_apply_config(s, cfg);
 	log_notice("configuration reloaded from %s",
 	    s->config_path ? s->config_path : "built-in defaults");
-	notify_ready(s->nconns);
+	notify_ready(s->pool.nconns);
 }
 
 static void on_stats(struct selector *sel, int signo, void *arg)
@@ -183,7 +190,7 @@ static void on_stats(struct selector *sel, int signo, void *arg)
 	(void)sel;
 	(void)signo;
 	server_log_stats(arg);
-	notify_status(((struct server *)arg)->nconns);
+	notify_status(((struct server *)arg)->pool.nconns);
 }
 
 #define STATUS_MS 5000
@@ -205,9 +212,9 @@ static void on_manager_tick(struct selector *sel, void *arg)
 	(void)sel;
 	if (notify_watchdog_ms() > 0)
 		notify_watchdog();
-	if (s->nconns != last && s->state == SERVER_RUNNING) {
-		notify_status(s->nconns);
-		last = s->nconns;
+	if (s->pool.nconns != last && s->state == SERVER_RUNNING) {
+		notify_status(s->pool.nconns);
+		last = s->pool.nconns;
 	}
 	selector_timer_arm(manager_timer, manager_period_ms());
 }
@@ -320,7 +327,7 @@ static int run(const struct options *o, struct config *cfg)
 		return EX_OSERR_;
 	start_manager_timer(s);
 	log_notice("chatd %s ready (%s)", PACKAGE_VERSION, selector_backend_name());
-	notify_ready(s->nconns);
+	notify_ready(s->pool.nconns);
 	daemonize_report(0);
 	if (selector_run(s->sel) == -1) {
 		log_warn("event loop failed");

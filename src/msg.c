@@ -150,7 +150,17 @@ static void outq_advance(struct outq *q, size_t n)
 	}
 }
 
+static ssize_t fd_writev(void *arg, const struct iovec *iov, int n)
+{
+	return writev(*(const int *)arg, iov, n);
+}
+
 ssize_t outq_flush(struct outq *q, int fd)
+{
+	return outq_flush_with(q, fd_writev, &fd);
+}
+
+ssize_t outq_flush_with(struct outq *q, outq_writev_fn *wv, void *arg)
 {
 	struct iovec iov[OUTQ_IOV];
 	ssize_t total = 0;
@@ -166,7 +176,7 @@ ssize_t outq_flush(struct outq *q, int fd)
 			iov[n].iov_base = m->data + off;
 			iov[n].iov_len = m->len - off;
 		}
-		w = writev(fd, iov, n);
+		w = wv(arg, iov, n);
 		if (w == -1) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return total;

@@ -49,6 +49,9 @@ int outq_push(struct outq *, struct msg *);	/* takes a new reference */
 /* Writes as much as the socket takes.  Returns bytes written (0 when the
  * socket is full), or -1 with errno on a write error. */
 ssize_t outq_flush(struct outq *, int fd);
+/* The same through a writev(2)-like function (a transport). */
+typedef ssize_t outq_writev_fn(void *arg, const struct iovec *, int);
+ssize_t outq_flush_with(struct outq *, outq_writev_fn *, void *arg);
 void outq_clear(struct outq *);
 
 #endif

@@ -125,6 +125,12 @@ void notify_ready(unsigned nconns)
 	send_statef("READY=1\nSTATUS=serving %u connections", nconns);
 }
 
+void notify_reload_failed(unsigned nconns)
+{
+	send_statef("READY=1\nSTATUS=reload failed; serving the previous "
+	    "configuration, %u connections", nconns);
+}
+
 void notify_reloading(void)
 {
 	struct timespec ts;

@@ -7,6 +7,8 @@
 
 void notify_ready(unsigned nconns);
 void notify_reloading(void);
+/* READY=1 after a reload that kept the old configuration. */
+void notify_reload_failed(unsigned nconns);
 void notify_stopping(void);
 void notify_status(unsigned nconns);
 /* Watchdog interval in ms when WatchdogSec= is set, else 0. */

@@ -376,6 +376,9 @@ int selector_run_once(struct selector *sel, int timeout_ms)
 
 	if (sel->hook != NULL)
 		sel->hook(sel, sel->hook_arg);
+	/* The hook may have decided that this was the last iteration. */
+	if (sel->stopping)
+		return 0;
 	sel->now = monotonic_ms();
 	n = sel_backend_wait(sel->backend, sel->fired, FIRED_MAX,
 	    next_timeout(sel, timeout_ms));

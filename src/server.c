@@ -1,48 +1,52 @@
 /*
  * server.c - the daemon as a whole: starting listeners (bound or
- * adopted), applying a reloaded config, graceful shutdown and statistics.
+ * adopted), applying a reloaded config all or nothing, graceful shutdown
+ * and statistics.  What outlives a loop iteration is decided here, in
+ * the before-wait hook: closed connections and listeners are freed, and
+ * a graceful shutdown ends once the last connection is gone.
  */
 #include "autoconfig.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "activation.h"
-#include "chat.h"
 #include "conn.h"
 #include "listener.h"
 #include "log.h"
-#include "notify.h"
+#include "proto.h"
 #include "server.h"
+#ifdef HAVE_TLS
+#include "tls.h"
+#endif
 
-#define SWEEP_MS 250
+#define FLUSH_MIN_MS 10000	/* a closing client's least time to take its output */
+
+static void free_unused_listeners(struct server *s)
+{
+	struct listener **pp = &s->listeners, *l;
+
+	/* Listeners closed by a reload live until their last client left. */
+	while ((l = *pp) != NULL)
+		if (l->fd == -1 && l->ep.nclients == 0 && s->state == SERVER_RUNNING) {
+			*pp = l->next;
+			listener_free(l);
+		} else
+			pp = &l->next;
+}
 
 static void before_wait(struct selector *sel, void *arg)
 {
 	struct server *s = arg;
 
-	(void)sel;
-	conn_flush_all(s);
-	conn_bury(s);
-}
-
-static void sweep(struct selector *sel, void *arg)
-{
-	struct server *s = arg;
-
-	(void)sel;
-	if (conn_sweep(s))
-		selector_timer_arm(s->sweep_timer, SWEEP_MS);
-	else
-		s->sweep_armed = false;
-}
-
-void server_arm_sweep(struct server *s)
-{
-	if (s->sweep_armed)
-		return;
-	s->sweep_armed = true;
-	selector_timer_arm(s->sweep_timer, SWEEP_MS);
+	conn_flush_all(&s->pool);
+	conn_free_closed(&s->pool);
+	free_unused_listeners(s);
+	if (s->state == SERVER_STOPPING && s->pool.nconns == 0)
+		selector_stop(sel);
 }
 
 static void append_listener(struct server *s, struct listener *l)
@@ -64,20 +68,63 @@ static struct listener *find_open_listener(struct server *s, const char *name)
 
 static void log_listening(const struct listener *l)
 {
-	log_notice("%s: %s listener on %s%s", l->conf.name,
-	    l->conf.protocol == PROTO_CHAT ? "chat" : "echo", l->conf.bind,
+	log_notice("%s: %s%s listener on %s%s", l->conf.name, listener_protocol_name(l),
+	    l->tls != NULL ? " (TLS)" : "", l->conf.bind,
 	    l->inherited ? " (socket passed in)" : "");
+}
+
+static void apply_limits(struct server *s)
+{
+	int64_t ms = (int64_t)(s->cfg->shutdown_timeout * 1000.0);
+
+	s->owner.max_connections = s->cfg->max_connections;
+	/* During a shutdown the shutdown_timeout is the bound that counts. */
+	s->pool.close_bound_ms = ms > FLUSH_MIN_MS ? ms : FLUSH_MIN_MS;
 }
 
 int server_init(struct server *s, struct config *cfg)
 {
 	s->cfg = cfg;
 	s->state = SERVER_RUNNING;
-	s->sweep_timer = selector_timer_new(s->sel, sweep, s);
-	if (s->sweep_timer == NULL)
+	s->owner.accepting = true;
+	if (conn_pool_init(&s->pool, s->sel) == -1)
 		return -1;
+	apply_limits(s);
 	selector_before_wait(s->sel, before_wait, s);
 	return 0;
+}
+
+/* The TLS context for lc, or NULL for plaintext; -1 in *failed after
+ * logging when its files do not load. */
+static struct tls_ctx *prepare_tls(const struct listener_conf *lc, bool *failed)
+{
+	*failed = false;
+	if (lc->tls == NULL)
+		return NULL;
+#ifdef HAVE_TLS
+	{
+		char err[512];
+		struct tls_ctx *t = tls_ctx_new(lc->tls, lc->name, err, sizeof(err));
+
+		if (t == NULL) {
+			log_msg(LOG_ERR, "%s", err);
+			*failed = true;
+		}
+		return t;
+	}
+#else
+	*failed = true;
+	return NULL;
+#endif
+}
+
+static void drop_tls(struct tls_ctx *t)
+{
+#ifdef HAVE_TLS
+	tls_ctx_free(t);
+#else
+	(void)t;
+#endif
 }
 
 int server_start(struct server *s, struct config *cfg)
@@ -88,10 +135,18 @@ int server_start(struct server *s, struct config *cfg)
 		const struct listener_conf *lc = &cfg->listeners[i];
 		int fd = activation_take(lc);
 		struct listener *l;
+		struct tls_ctx *tls;
+		bool failed;
 
 		if (fd == ACTIVATION_MISMATCH)
 			return -1;
-		l = listener_open(s, lc, fd);
+		tls = prepare_tls(lc, &failed);
+		if (failed) {
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		l = listener_open(&s->pool, &s->owner, lc, fd, fd >= 0, tls);
 		if (l == NULL)
 			return -1;
 		append_listener(s, l);
@@ -104,104 +159,168 @@ int server_start(struct server *s, struct config *cfg)
 
 /* ---- reload -------------------------------------------------------- */
 
+/* What a reload does with one listener of the new config, decided and
+ * prepared (sockets bound, certificates loaded) before anything changes. */
+struct plan {
+	const struct listener_conf *lc;
+	struct listener *keep;		/* same name, same socket: update it */
+	struct listener *donor;		/* an old listener whose socket it takes */
+	int fd;				/* newly bound, or -1 */
+	bool created_unix;
+	struct tls_ctx *tls;
+};
+
 static bool same_socket(const struct listener *l, const struct listener_conf *lc)
 {
 	return l->conf.protocol == lc->protocol && addr_equal(&l->conf.addr, &lc->addr);
 }
 
-static bool address_wanted(const struct config *cfg, const struct addr *a)
-{
-	for (size_t i = 0; i < cfg->nlisteners; i++)
-		if (addr_equal(&cfg->listeners[i].addr, a))
-			return true;
-	return false;
-}
-
-/* A listener that goes away or changes, and whose address the new
- * config gives to a listener (renamed, swapped), must let go of it
- * before anything is bound. */
-static void release_wanted_addresses(struct server *s, const struct config *cfg)
+/* An open listener serving a as a socket of the same type: its socket
+ * moves to the listener that wants the address (renamed, swapped, or a
+ * changed protocol), so the address is never unserved. */
+static struct listener *socket_donor(struct server *s, const struct addr *a,
+    const struct plan *plans, size_t n)
 {
 	for (struct listener *l = s->listeners; l != NULL; l = l->next) {
-		const struct listener_conf *lc;
+		bool taken = false;
 
-		if (l->fd == -1)
+		if (l->fd == -1 || !addr_equal(&l->conf.addr, a) || l->conf.addr.socktype != a->socktype)
 			continue;
-		lc = config_find_listener(cfg, l->conf.name);
-		if (lc != NULL && same_socket(l, lc))
-			continue;
-		if (address_wanted(cfg, &l->conf.addr)) {
-			log_notice("%s: closing; its address %s moves to another listener",
-			    l->conf.name, l->conf.bind);
-			listener_close(l);
+		for (size_t i = 0; i < n; i++)
+			if (plans[i].keep == l || plans[i].donor == l)
+				taken = true;
+		if (!taken)
+			return l;
+	}
+	return NULL;
+}
+
+static void undo_plans(struct plan *plans, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (plans[i].fd != -1) {
+			close(plans[i].fd);
+			if (plans[i].created_unix)
+				unlink(((const struct sockaddr_un *)&plans[i].lc->addr.ss)->sun_path);
 		}
+		drop_tls(plans[i].tls);
 	}
 }
 
-/* Opens, updates or replaces the listener for lc. */
-static void apply_listener(struct server *s, const struct listener_conf *lc)
+static int prepare_plan(struct server *s, struct plan *plans, size_t i)
 {
-	struct listener *old = find_open_listener(s, lc->name), *l;
+	struct plan *p = &plans[i];
+	struct listener *old = find_open_listener(s, p->lc->name);
+	bool failed;
 
-	if (old != NULL && same_socket(old, lc)) {
-		listener_update(old, lc);
+	p->fd = -1;
+	p->tls = prepare_tls(p->lc, &failed);
+	if (failed)
+		return -1;
+	if (old != NULL && same_socket(old, p->lc)) {
+		p->keep = old;
+		return 0;
+	}
+	p->donor = socket_donor(s, &p->lc->addr, plans, i);
+	if (p->donor != NULL)
+		return 0;
+	p->fd = listener_bind(p->lc, &p->created_unix);
+	if (p->fd == -1) {
+		log_msg(LOG_ERR, "%s: cannot listen on %s: %s", p->lc->name, p->lc->bind,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void commit_plan(struct server *s, struct plan *p)
+{
+	struct listener *l, *old;
+	bool inherited = false;
+	int fd = p->fd;
+
+	if (p->keep != NULL) {
+		listener_update(p->keep, p->lc, p->tls);
 		return;
 	}
-	/* A changed listener keeps serving until its replacement is up. */
-	l = listener_open(s, lc, -1);
+	old = find_open_listener(s, p->lc->name);
+	if (p->donor != NULL) {
+		inherited = p->donor->inherited;
+		if (p->donor != old)
+			log_notice("%s: its address %s moves to listener %s",
+			    p->donor->conf.name, p->donor->conf.bind, p->lc->name);
+		fd = listener_release_fd(p->donor);
+	}
+	l = listener_open(&s->pool, &s->owner, p->lc, fd, inherited, p->tls);
 	if (l == NULL) {
 		log_msg(LOG_ERR, "%s: not (re)started; fix the configuration and reload",
-		    lc->name);
+		    p->lc->name);
 		return;
 	}
-	if (old != NULL) {
-		log_notice("%s: address or protocol changed", lc->name);
+	if (old != NULL && old != l) {
+		log_notice("%s: address or protocol changed", p->lc->name);
 		listener_close(old);
 	}
 	append_listener(s, l);
 	log_listening(l);
 }
 
-int server_apply_config(struct server *s, struct config *cfg)
+static void close_removed(struct server *s, const struct config *cfg)
 {
-	struct listener *l, *next;
-
-	release_wanted_addresses(s, cfg);
-	for (size_t i = 0; i < cfg->nlisteners; i++)
-		apply_listener(s, &cfg->listeners[i]);
-	for (l = s->listeners; l != NULL; l = next) {
-		next = l->next;
+	for (struct listener *l = s->listeners; l != NULL; l = l->next) {
 		if (l->fd == -1 || config_find_listener(cfg, l->conf.name) != NULL)
 			continue;
 		log_notice("%s: removed; its %u clients stay until they leave",
-		    l->conf.name, l->nclients);
+		    l->conf.name, l->ep.nclients);
 		listener_close(l);
-		if (l->nclients == 0)
-			listener_free(l);
 	}
+}
+
+int server_apply_config(struct server *s, struct config *cfg)
+{
+	struct plan *plans = calloc(cfg->nlisteners + 1, sizeof(*plans));
+
+	if (plans == NULL) {
+		log_msg(LOG_ERR, "reload: out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < cfg->nlisteners; i++) {
+		plans[i].lc = &cfg->listeners[i];
+		plans[i].fd = -1;
+	}
+	for (size_t i = 0; i < cfg->nlisteners; i++)
+		if (prepare_plan(s, plans, i) == -1) {
+			undo_plans(plans, cfg->nlisteners);
+			free(plans);
+			return -1;
+		}
+	for (size_t i = 0; i < cfg->nlisteners; i++)
+		commit_plan(s, &plans[i]);
+	free(plans);
+	close_removed(s, cfg);
 	config_free(s->cfg);
 	s->cfg = cfg;
+	apply_limits(s);
 	return 0;
 }
 
 /* ---- shutdown ------------------------------------------------------ */
 
+static void close_all(struct server *s, const char *reason)
+{
+	for (struct listener *l = s->listeners; l != NULL; l = l->next)
+		while (l->ep.oldest != NULL)
+			conn_close(l->ep.oldest, CLOSE_SHUTDOWN, reason);
+}
+
 static void shutdown_expired(struct selector *sel, void *arg)
 {
 	struct server *s = arg;
 
-	(void)sel;
-	log_notice("shutdown_timeout reached; closing %u remaining connections", s->nconns);
-	for (struct listener *l = s->listeners; l != NULL; l = l->next)
-		while (l->oldest != NULL)
-			conn_close(l->oldest, "shutdown timeout");
-	selector_stop(s->sel);
-}
-
-void server_conn_gone(struct server *s)
-{
-	if (s->state == SERVER_STOPPING && s->nconns == 0)
-		selector_stop(s->sel);
+	log_notice("shutdown_timeout reached; closing %u remaining connections",
+	    s->pool.nconns);
+	close_all(s, "shutdown timeout");
+	selector_stop(sel);
 }
 
 void server_stop_graceful(struct server *s)
@@ -209,18 +328,20 @@ void server_stop_graceful(struct server *s)
 	if (s->state == SERVER_STOPPING)
 		return;
 	s->state = SERVER_STOPPING;
-	log_notice("shutting down: %u connections to close", s->nconns);
+	s->owner.accepting = false;
+	s->pool.stopping = true;
+	log_notice("shutting down: %u connections to close", s->pool.nconns);
 	for (struct listener *l = s->listeners; l != NULL; l = l->next) {
 		struct conn *c, *next;
 
 		listener_close(l);
-		for (c = l->oldest; c != NULL; c = next) {
+		for (c = l->ep.oldest; c != NULL; c = next) {
 			next = c->next;
 			if (c->flags & (CONN_CLOSING | CONN_CLOSED))
 				continue;
-			if (l->ops->farewell != NULL)
-				l->ops->farewell(c, "server shutting down");
-			conn_close_after_flush(c, "server shutting down");
+			if (l->ep.proto->farewell != NULL && !(c->flags & CONN_HANDSHAKE))
+				l->ep.proto->farewell(c, "server shutting down");
+			conn_close_after_flush(c, CLOSE_SHUTDOWN, "server shutting down");
 		}
 	}
 	s->shutdown_timer = selector_timer_new(s->sel, shutdown_expired, s);
@@ -229,7 +350,6 @@ void server_stop_graceful(struct server *s)
 	else
 		selector_timer_arm(s->shutdown_timer,
 		    (int64_t)(s->cfg->shutdown_timeout * 1000.0));
-	server_conn_gone(s);
 }
 
 void server_chown_sockets(struct server *s, uid_t uid, gid_t gid)
@@ -242,34 +362,34 @@ void server_chown_sockets(struct server *s, uid_t uid, gid_t gid)
 
 void server_log_stats(struct server *s)
 {
-	log_notice("statistics: %u connections", s->nconns);
-	for (struct listener *l = s->listeners; l != NULL; l = l->next)
+	log_notice("statistics: %u connections", s->pool.nconns);
+	for (struct listener *l = s->listeners; l != NULL; l = l->next) {
+		const struct stats *st = &l->ep.stats;
+
 		log_notice("%s: %u clients, %llu accepted, %llu refused, %llu messages, "
-		    "%llu bytes in, %llu bytes out%s", l->conf.name, l->nclients,
-		    (unsigned long long)l->stats.accepted,
-		    (unsigned long long)l->stats.rejected,
-		    (unsigned long long)l->stats.messages,
-		    (unsigned long long)l->stats.bytes_in,
-		    (unsigned long long)l->stats.bytes_out,
-		    l->fd == -1 ? " (closed)" : "");
+		    "%llu bytes in, %llu bytes out%s", l->conf.name, l->ep.nclients,
+		    (unsigned long long)st->accepted, (unsigned long long)st->rejected,
+		    (unsigned long long)st->messages, (unsigned long long)st->bytes_in,
+		    (unsigned long long)st->bytes_out, l->fd == -1 ? " (closed)" : "");
+	}
 }
 
 void server_free(struct server *s)
 {
-	/* Listeners are freed here, not by conn_bury's reload clean-up. */
 	s->state = SERVER_STOPPING;
+	s->pool.stopping = true;
+	close_all(s, "exiting");
+	conn_free_closed(&s->pool);
 	while (s->listeners != NULL) {
 		struct listener *l = s->listeners;
 
-		while (l->oldest != NULL)
-			conn_close(l->oldest, "exiting");
+		s->listeners = l->next;
 		listener_close(l);
-		conn_bury(s);
 		listener_free(l);
 	}
-	conn_bury(s);
-	selector_timer_free(s->sweep_timer);
+	conn_pool_free(&s->pool);
 	selector_timer_free(s->shutdown_timer);
+	s->shutdown_timer = NULL;
 	config_free(s->cfg);
 	s->cfg = NULL;
 	free(s->config_path);

@@ -23,6 +23,7 @@
 #include "conn.h"
 #include "listener.h"
 #include "log.h"
+#include "proto.h"
 #include "server.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -43,7 +44,7 @@ static struct conn *client(struct listener *l, int *peer)
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == -1)
 		abort();
 	*peer = sv[1];
-	return conn_new(l, sv[0], (struct sockaddr *)&sun, sizeof(sun));
+	return conn_new(&l->ep, sv[0], (struct sockaddr *)&sun, sizeof(sun));
 }
 
 /* One server and listener for the whole run: only clients are made per
@@ -66,7 +67,7 @@ static void setup_once(void)
 	if (srv.sel == NULL || lfd == -1 || server_init(&srv, cfg) == -1)
 		abort();
 	/* An unbound socket stands in for an adopted listener: no port. */
-	lst = listener_open(&srv, &cfg->listeners[0], lfd);
+	lst = listener_open(&srv.pool, &srv.owner, &cfg->listeners[0], lfd, true, NULL);
 	if (lst == NULL)
 		abort();
 	srv.listeners = lst;
@@ -83,13 +84,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (lst == NULL)
 		setup_once();
 	lst->conf.max_line = (size_t)data[0] % 200 + 1;
+	lst->conf.rate = 0;	/* flood control is time-driven: not here */
 	step = (size_t)data[1] % 64 + 1;
 	c[0] = client(lst, &peer[0]);
 	c[1] = client(lst, &peer[1]);
 	if (c[0] == NULL || c[1] == NULL)
 		abort();
-	lst->ops->open(c[0]);
-	lst->ops->open(c[1]);
+	lst->ep.proto->open(c[0]);
+	lst->ep.proto->open(c[1]);
 	data += 3;
 	size -= 3;
 	for (pos = 0; pos < size; pos += step) {
@@ -97,21 +99,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct conn *who = c[(pos / step + data[-1]) % 2];
 
 		if (!(who->flags & (CONN_CLOSED | CONN_CLOSING | CONN_READ_EOF)))
-			lst->ops->input(who, (const char *)data + pos, n);
-		conn_flush_all(&srv);
+			lst->ep.proto->input(who, (const char *)data + pos, n);
+		conn_flush_all(&srv.pool);
 		drain(peer[0]);
 		drain(peer[1]);
 	}
 	for (int i = 0; i < 2; i++)
 		if (!(c[i]->flags & (CONN_CLOSED | CONN_READ_EOF))) {
 			c[i]->flags |= CONN_READ_EOF;
-			lst->ops->eof(c[i]);
+			lst->ep.proto->eof(c[i]);
 		}
-	conn_flush_all(&srv);
+	conn_flush_all(&srv.pool);
 	for (int i = 0; i < 2; i++)
-		conn_close(c[i], "end of input");
-	conn_bury(&srv);
-	if (lst->nclients != 0 || srv.nconns != 0)
+		conn_close(c[i], CLOSE_CLIENT, "end of input");
+	conn_free_closed(&srv.pool);
+	if (lst->ep.nclients != 0 || srv.pool.nconns != 0)
 		abort();
 	close(peer[0]);
 	close(peer[1]);

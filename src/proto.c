@@ -1,0 +1,19 @@
+/*
+ * proto.c - the protocol registry: the one place that maps a configured
+ * protocol to its table.
+ */
+#include "autoconfig.h"
+
+#include "chat.h"
+#include "echo.h"
+#include "proto.h"
+
+static const struct proto_ops *const registry[PROTO_COUNT] = {
+	[PROTO_CHAT] = &chat_ops,
+	[PROTO_ECHO] = &echo_ops,
+};
+
+const struct proto_ops *proto_find(enum protocol p)
+{
+	return (unsigned)p < PROTO_COUNT ? registry[p] : NULL;
+}
