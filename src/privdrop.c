@@ -97,6 +97,9 @@ int privdrop_resolve(const char *user, const char *group, struct privids *ids)
 		log_msg(LOG_WARNING, "running as root: set \"user\" in the configuration");
 		return 0;
 	}
+	if (user == NULL)
+		log_msg(LOG_WARNING, "only \"group\" is set: the uid stays 0 (root); "
+		    "set \"user\" in the configuration to drop root");
 	ids->needed = true;
 	return lookup(user, group, &ids->uid, &ids->gid);
 }

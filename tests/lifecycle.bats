@@ -503,6 +503,10 @@ listeners = (
   { name = \"chat\"; protocol = \"chat\"; bind = \"$CHAT\"; },
   { name = \"local\"; protocol = \"chat\"; bind = \"$LOCAL\"; room = \"chat\"; mode = \"0660\"; }
 );"
+	# The sockets accept before privileges are dropped: wait for the end
+	# of start-up.
+	wait_log 'chatd .* ready'
+	! grep -q 'running as root' "$CHATD_LOG" || fail "warned about root although user is set"
 	assert_equal "$(proc_ids Uid)" "$uid $uid $uid $uid"
 	assert_equal "$(proc_ids Gid)" "$gid $gid $gid $gid"
 	# chatd calls setgroups(1, &gid): only nobody's own group may remain.
@@ -523,6 +527,37 @@ expect u unix:[0-9]+: served after dropping privileges
 EOF
 	stop_chatd
 	[[ ! -e $dir/chat.sock ]] || fail "the unix socket was not removed at exit"
+}
+
+@test "started as root without user or group: a warning, and chatd runs as root" {
+	[[ $(id -u) == 0 ]] || skip "needs root"
+	[[ -r /proc/self/status ]] || skip "no /proc"
+	start_chatd "listeners = ( { name = \"chat\"; protocol = \"chat\"; bind = \"$CHAT\"; } );"
+	wait_log 'chatd .* ready'
+	grep -E 'running as root: set "user"' "$CHATD_LOG" ||
+		fail "no warning about running as root"
+	assert_equal "$(proc_ids Uid)" "0 0 0 0"
+}
+
+@test "started as root with only group set: the gid drops, a warning says the uid stays 0" {
+	[[ $(id -u) == 0 ]] || skip "needs root"
+	getent group nogroup >/dev/null || skip "no group nogroup"
+	[[ -r /proc/self/status ]] || skip "no /proc"
+	local gid
+	gid=$(getent group nogroup | cut -d: -f3)
+	start_chatd "group = \"nogroup\";
+listeners = ( { name = \"chat\"; protocol = \"chat\"; bind = \"$CHAT\"; } );"
+	wait_log 'chatd .* ready'
+	grep -E 'only "group" is set: the uid stays 0' "$CHATD_LOG" ||
+		fail "no warning that the uid stays 0"
+	assert_equal "$(proc_ids Uid)" "0 0 0 0"
+	assert_equal "$(proc_ids Gid)" "$gid $gid $gid $gid"
+	tclient <<'EOF'
+open a ${CHAT}
+name a
+send a still served
+expect a ${a}: still served
+EOF
 }
 
 @test "started as root with a user or group that does not exist: exit 71 naming it" {
