@@ -275,6 +275,8 @@ static int write_pidfile(const struct options *o, const struct config *cfg)
 	if (pidfile == NULL)
 		return 0;
 	active_pidfile = absolute(pidfile);
+	if (active_pidfile == NULL)
+		log_warn("pidfile %s", pidfile);
 	if (active_pidfile == NULL || pidfile_write(active_pidfile) == -1) {
 		free(active_pidfile);
 		active_pidfile = NULL;
@@ -298,7 +300,13 @@ static int run(const struct options *o, struct config *cfg)
 	struct server *s = &server;
 	struct privids ids;
 
+	/* Without its path a reload would load the built-in defaults over
+	 * the administrator's listeners: better not to start at all. */
 	s->config_path = absolute(cfg->path);
+	if (cfg->path != NULL && s->config_path == NULL) {
+		log_warn("cannot remember the configuration path %s", cfg->path);
+		return EX_OSERR_;
+	}
 	s->verbose = o->verbose;
 	s->detached = o->detach;
 	if (log_configure(&cfg->log, o->detach, o->verbose) == -1)

@@ -99,3 +99,19 @@ EOF
 	wait_gone "$DETACHED_PID"
 	[[ ! -e $dir/chatd.pid ]] || fail "the pidfile outlived the daemon"
 }
+
+@test "out of memory remembering the config path: start-up fails (a reload would load the defaults)" {
+	[[ -z ${CHATD_WRAPPER:-} ]] || skip "a wrapper (valgrind) replaces the allocator"
+	! ldd "$CHATD_BIN" | grep -q libasan || skip "ASan must come first in LD_PRELOAD"
+	local cc=${CC:-cc} shim=$BATS_TEST_TMPDIR/fail-strdup.so conf=$BATS_TEST_TMPDIR/chatd.conf
+	command -v "$cc" >/dev/null || skip "no C compiler for the shim"
+	"$cc" -shared -fPIC -o "$shim" "$TDATA/fail-strdup.c"
+	echo "listeners = ( { name = \"chat\"; protocol = \"chat\"; bind = \"$CHAT\"; } );" >"$conf"
+	# The config loader copies the path first, main's absolute() second.
+	run "$TIMEOUT_CMD" 10 env LD_PRELOAD="$shim" FAIL_STRDUP_ARG="$conf" FAIL_STRDUP_NTH=2 \
+		"$CHATD_BIN" -c "$conf"
+	echo "$output"
+	((status != 124)) || fail "chatd started without its configuration path"
+	assert_equal "$status" 71
+	assert_output --partial "cannot remember the configuration path $conf"
+}
