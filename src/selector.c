@@ -29,6 +29,7 @@ struct sel_timer {
 	struct selector *sel;
 	struct sel_timer *prev, *next;	/* armed timers only */
 	int64_t deadline;
+	uint64_t round;			/* sel->round when last armed */
 	sel_timer_fn *fn;
 	void *arg;
 	int armed;
@@ -50,6 +51,7 @@ struct selector {
 	sel_hook_fn *hook;
 	void *hook_arg;
 	int64_t now;
+	uint64_t round;			/* counts run_timers() calls */
 	int stopping;
 };
 
@@ -204,6 +206,7 @@ void selector_timer_arm(struct sel_timer *t, int64_t after_ms)
 	if (after_ms < 0)
 		after_ms = 0;
 	t->deadline = monotonic_ms() + after_ms;
+	t->round = sel->round;
 	if (t->armed)
 		return;
 	t->armed = 1;
@@ -250,26 +253,30 @@ static int next_timeout(const struct selector *sel, int limit)
 	return best > (int64_t)24 * 3600 * 1000 ? 24 * 3600 * 1000 : (int)best;
 }
 
-/* Fires every expired timer once; a callback may re-arm its own timer,
- * which then waits for the next iteration. */
+/* The armed timer with the earliest deadline that is due this round, or
+ * NULL.  Timers armed by this round's callbacks wait for the next. */
+static struct sel_timer *first_due(const struct selector *sel)
+{
+	struct sel_timer *first = NULL;
+
+	for (struct sel_timer *t = sel->timers; t != NULL; t = t->next)
+		if (t->deadline <= sel->now && t->round != sel->round &&
+		    (first == NULL || t->deadline < first->deadline))
+			first = t;
+	return first;
+}
+
+/* Fires every expired timer once, earliest deadline first (the list is
+ * unsorted, and several may be due after a slow round).  A callback may
+ * arm, disarm or free any timer: the scan starts again after each. */
 static void run_timers(struct selector *sel)
 {
-	struct sel_timer *t, *next;
-	int again = 1;
+	struct sel_timer *t;
 
-	while (again) {
-		again = 0;
-		for (t = sel->timers; t != NULL; t = next) {
-			next = t->next;
-			if (t->deadline > sel->now)
-				continue;
-			selector_timer_disarm(t);
-			t->fn(sel, t->arg);
-			/* The callback may have freed or re-armed any timer:
-			 * restart the scan rather than trust next. */
-			again = 1;
-			break;
-		}
+	sel->round++;
+	while ((t = first_due(sel)) != NULL) {
+		selector_timer_disarm(t);
+		t->fn(sel, t->arg);
 	}
 }
 

@@ -166,8 +166,16 @@ open a ${CHAT}
 send a hi
 expect a .*: hi
 EOF
-	if grep -q 'connected\|127\.0\.0\.1' "$log"; then
+	# An error still gets through: a reload of a broken file.
+	reload_to 'listeners = ( { name = "quietlog"; protocol = "chat"; colour = "red"; } );'
+	kill -HUP "$CHATD_PID"
+	local start=$SECONDS
+	until grep -q 'reload failed' "$log"; do
+		((SECONDS - start < CLIENT_TIMEOUT)) || fail "the error of a failed reload was not logged at level err"
+		sleep 0.02
+	done
+	if grep -q 'connected\|127\.0\.0\.1\|ready' "$log"; then
 		cat "$log"
-		fail "info lines logged at level err"
+		fail "info or notice lines logged at level err"
 	fi
 }

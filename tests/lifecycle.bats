@@ -186,6 +186,7 @@ EOF
 }
 
 @test "SIGHUP: lowered limits refuse only newcomers, motd changes for newcomers" {
+	command -v ss >/dev/null || skip "no ss"
 	start_chatd "listeners = ( { name = \"chat\"; protocol = \"chat\"; bind = \"$CHAT\"; max_clients = 5; motd = \"v1\"; } );"
 	reload_to "listeners = (
   { name = \"chat\"; protocol = \"chat\"; bind = \"$CHAT\"; max_clients = 1; motd = \"v2\"; },
@@ -210,6 +211,7 @@ expect b ${b}: both still here
 close b
 expect a \* ${b} left
 close a
+exec until [ -z "$(ss -Htn state established state close-wait sport = :${P1})" ]; do sleep 0.02; done
 connect_wait d ${CHAT}
 expect d \* v2
 EOF
@@ -265,17 +267,26 @@ EOF
 listeners = ( { name = \"chat\"; protocol = \"chat\"; bind = \"$CHAT\"; } );"
 	[[ -s $log ]] || fail "nothing logged to $log"
 	mv "$log" "$log.1"
+	# A broken file: the reload fails, so only the reopen itself (not the
+	# new configuration's log settings) can bring the log back, and the
+	# failure must be written to the new file, as logrotate expects.
+	reload_to "log = { target = \"file:$log\"; level = \"info\"; };
+listeners = ( { name = \"chat\"; protocol = \"chat\"; bind = \"$CHAT\"; colour = \"red\"; } );"
+	kill -HUP "$CHATD_PID"
+	local start=$SECONDS
+	until grep -q 'reload failed' "$log" 2>/dev/null; do
+		((SECONDS - start < CLIENT_TIMEOUT)) || fail "$log was not reopened (or the failed reload not logged there)"
+		sleep 0.02
+	done
+	! grep -q 'reload failed' "$log.1" || fail "the failed reload went to the old, moved file"
 	tclient <<'EOF'
-kill HUP ${CHATD_PID}
-sleep 100
 open a ${CHAT}
 send a hello
 expect a .*: hello
-close a
 EOF
-	local start=$SECONDS
-	until [[ -s $log ]]; do
-		((SECONDS - start < 5)) || fail "$log was not reopened"
+	start=$SECONDS
+	until grep -q 'chat: .* connected' "$log"; do
+		((SECONDS - start < CLIENT_TIMEOUT)) || fail "a connection after the reopen was not logged in $log"
 		sleep 0.02
 	done
 }
@@ -284,24 +295,30 @@ EOF
 	start_chatd "log = { target = \"stderr\"; level = \"notice\"; };
 listeners = (
   { name = \"statchat\"; protocol = \"chat\"; bind = \"$CHAT\"; },
-  { name = \"statecho\"; protocol = \"echo\"; bind = \"$ECHO\"; }
+  { name = \"statecho\"; protocol = \"echo\"; bind = \"$ECHO\"; max_clients = 1; }
 );"
-	local before
+	# The clients stay connected while the statistics are taken: 1 chat
+	# client that sent one 8-byte line (its 26-byte echo, "HOST:PORT:
+	# counted" with a five-digit port, came back), 1 echo client with 13
+	# bytes each way, and a second echo client refused.  start_chatd's
+	# readiness probe was accepted once on each listener.
 	tclient <<'EOF'
 open a ${CHAT}
 send a counted
-expect a .*: counted
+expect a 127\.0\.0\.1:[0-9]{5}: counted
 open e ${ECHO}
 echo_check e counted bytes
+open f ${ECHO}
+expect_eof f
+kill USR1 ${CHATD_PID}
+exec until grep -q 'statecho: ' ${CHATD_LOG}; do sleep 0.02; done
 EOF
-	before=$(wc -l <"$CHATD_LOG")
-	kill -USR1 "$CHATD_PID"
-	local start=$SECONDS
-	until tail -n +"$((before + 1))" "$CHATD_LOG" | grep -q statchat &&
-		tail -n +"$((before + 1))" "$CHATD_LOG" | grep -q statecho; do
-		((SECONDS - start < 5)) || fail "no statistics for both listeners after SIGUSR1"
-		sleep 0.02
-	done
+	grep -E '^chatd: statistics: 2 connections$' "$CHATD_LOG" ||
+		fail "wrong connection count after SIGUSR1"
+	grep -E '^chatd: statchat: 1 clients, 2 accepted, 0 refused, [1-9][0-9]* messages, 8 bytes in, 26 bytes out$' "$CHATD_LOG" ||
+		fail "wrong chat statistics after SIGUSR1"
+	grep -E '^chatd: statecho: 1 clients, 2 accepted, 1 refused, [1-9][0-9]* messages, 13 bytes in, 13 bytes out$' "$CHATD_LOG" ||
+		fail "wrong echo statistics after SIGUSR1"
 	assert_chatd_alive
 }
 

@@ -43,6 +43,7 @@ expect a \* bye
 expect_eof a
 EOF
 	stop_chatd
+	grep -q 'chatd .* ready' "$CHATD_LOG" || fail "notice lines missing: is anything logged at all?"
 	if grep -F -- "$(cat "$NAMEFILE")" "$CHATD_LOG"; then
 		fail "a connection was logged at level notice"
 	fi
@@ -67,6 +68,7 @@ expect a \* bye
 expect_eof a
 EOF
 	stop_chatd
+	grep -q 'logchat: .* connected' "$CHATD_LOG" || fail "info lines missing: is anything logged at all?"
 	if grep -n SECRET "$CHATD_LOG"; then
 		fail "client text logged at level info"
 	fi
@@ -85,6 +87,9 @@ expect a \* bye
 expect_eof a
 EOF
 	stop_chatd
+	# The line is there, escaped (an empty log would pass the check below).
+	grep -qF 'evil\x1b[2J\x0dforged: chatd: fake line\x07\x00\xff' "$CHATD_LOG" ||
+		fail "the client's line is not in the debug log in escaped form"
 	if LC_ALL=C grep -qaP '[\x00-\x08\x0b-\x1f\x7f]' "$CHATD_LOG"; then
 		LC_ALL=C grep -naP '[\x00-\x08\x0b-\x1f\x7f]' "$CHATD_LOG" | cat -v
 		fail "raw control bytes in the log"

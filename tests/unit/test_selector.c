@@ -144,6 +144,59 @@ static void timers_fire_in_deadline_order(void)
 	selector_free(sel);
 }
 
+/* Timers that all expire before the loop next looks must still fire in
+ * deadline order, whatever order they were armed in: here the list order
+ * (newest first) is 4, 3, 2, 1 and the deadline order 2, 4, 1, 3, 10 ms
+ * apart (arming them takes microseconds). */
+static void expired_timers_fire_in_deadline_order(void)
+{
+	struct selector *sel = selector_new();
+	struct sel_timer *t[4];
+	static const int64_t after[4] = { 30, 10, 40, 20 };
+
+	norder = 0;
+	for (int i = 0; i < 4; i++) {
+		t[i] = selector_timer_new(sel, on_timer, (void *)(intptr_t)(i + 1));
+		selector_timer_arm(t[i], after[i]);
+	}
+	usleep(100 * 1000);	/* all four are due when the loop wakes */
+	selector_run_once(sel, 0);
+	CHECK(norder == 4);
+	CHECK(order[0] == 2 && order[1] == 4 && order[2] == 1 && order[3] == 3);
+	for (int i = 0; i < 4; i++)
+		selector_timer_free(t[i]);
+	selector_free(sel);
+}
+
+static int rearms;
+static struct sel_timer *rearm_self;
+
+static void on_rearm(struct selector *sel, void *arg)
+{
+	(void)sel;
+	(void)arg;
+	rearms++;
+	selector_timer_arm(rearm_self, 0);
+}
+
+/* A callback that re-arms its own timer for 0 ms runs once per round,
+ * not over and over within one (which would starve the descriptors). */
+static void timer_rearmed_in_callback_waits(void)
+{
+	struct selector *sel = selector_new();
+
+	rearm_self = selector_timer_new(sel, on_rearm, NULL);
+	rearms = 0;
+	selector_timer_arm(rearm_self, 0);
+	selector_run_once(sel, 0);
+	CHECK(rearms == 1);
+	usleep(2 * 1000);
+	selector_run_once(sel, 0);
+	CHECK(rearms == 2);
+	selector_timer_free(rearm_self);
+	selector_free(sel);
+}
+
 static int got_signal;
 
 static void on_signal(struct selector *sel, int signo, void *arg)
@@ -206,6 +259,8 @@ int main(void)
 	RUN(hangup_reads_as_readable);
 	RUN(removal_during_dispatch);
 	RUN(timers_fire_in_deadline_order);
+	RUN(expired_timers_fire_in_deadline_order);
+	RUN(timer_rearmed_in_callback_waits);
 	RUN(signals_arrive_as_events);
 	RUN(many_descriptors);
 	return unit_done("test_selector");
