@@ -1,7 +1,9 @@
 /*
  * activation.c - adopting sockets from systemd (LISTEN_FDS, with names
  * from LISTEN_FDNAMES) or launchd (Sockets keys).  Each inherited socket
- * is checked against the listener's kind before it is used.
+ * is checked against the listener's kind before it is used.  A name may
+ * come with several sockets (a launchd key with IPv4 and IPv6, a socket
+ * unit with two ListenStream=): activation_take_more hands out the rest.
  */
 #include "autoconfig.h"
 
@@ -34,6 +36,12 @@ struct inherited {
 
 static struct inherited fds[MAX_INHERITED];
 static size_t nfds;
+
+#ifdef HAVE_LAUNCHD
+/* Sockets keys already asked of launchd (each once: its answer is in fds). */
+static char *asked[MAX_INHERITED];
+static size_t nasked;
+#endif
 
 static void add_inherited(int fd, const char *name)
 {
@@ -108,17 +116,41 @@ static int collect_systemd(void)
 #endif
 
 #ifdef HAVE_LAUNCHD
-/* launchd: one call per listener name happens in activation_take. */
-static int launchd_fds(const char *name, int **out, size_t *n)
+static bool launchd_asked(const char *name)
 {
-	int rc = launch_activate_socket(name, out, n);
+	for (size_t i = 0; i < nasked; i++)
+		if (strcmp(asked[i], name) == 0)
+			return true;
+	return false;
+}
 
+/* launchd answers per Sockets key, so it is asked for each listener's
+ * name when that listener is set up.  One key may hold several sockets
+ * (the IPv4 and IPv6 sockets of one SockServiceName, for a start): all
+ * join the table under that name, for activation_take and
+ * activation_take_more to hand out. */
+static int collect_launchd(const char *name)
+{
+	int *lfds = NULL, rc;
+	size_t n = 0;
+
+	if (launchd_asked(name) || nasked == MAX_INHERITED)
+		return 0;
+	if ((asked[nasked] = strdup(name)) == NULL) {
+		log_warn("activation");
+		return -1;
+	}
+	nasked++;
+	rc = launch_activate_socket(name, &lfds, &n);
 	if (rc == ESRCH || rc == ENOENT)
 		return 0;	/* not under launchd, or no such Sockets key */
 	if (rc != 0) {
 		log_warnx("activation: launch_activate_socket(%s): %s", name, strerror(rc));
 		return -1;
 	}
+	for (size_t i = 0; i < n; i++)
+		add_inherited(lfds[i], name);
+	free(lfds);
 	return 0;
 }
 #endif
@@ -126,6 +158,11 @@ static int launchd_fds(const char *name, int **out, size_t *n)
 int activation_collect(void)
 {
 	return collect_systemd();
+}
+
+static bool is_ip(int family)
+{
+	return family == AF_INET || family == AF_INET6;
 }
 
 static bool socket_matches(int fd, const struct listener_conf *lc, bool by_addr)
@@ -140,7 +177,11 @@ static bool socket_matches(int fd, const struct listener_conf *lc, bool by_addr)
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) == -1 ||
 	    getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
 		return false;
-	if (type != lc->addr.socktype || ss.ss_family != lc->addr.ss.ss_family) {
+	/* Passed by name, an IPv6 socket may serve a listener whose bind is
+	 * IPv4 and the other way round: the manager decides the addresses
+	 * (launchd puts both families under one Sockets key). */
+	if (type != lc->addr.socktype || (ss.ss_family != lc->addr.ss.ss_family &&
+	    (by_addr || !is_ip(ss.ss_family) || !is_ip(lc->addr.ss.ss_family)))) {
 		if (!by_addr)
 			log_msg(LOG_ERR, "%s: the socket passed in is %s %s, but bind = \"%s\"",
 			    lc->name, ss.ss_family == AF_UNIX ? "a unix" :
@@ -170,42 +211,41 @@ static bool socket_matches(int fd, const struct listener_conf *lc, bool by_addr)
 	return true;
 }
 
-int activation_take(const struct listener_conf *lc)
+/* The next socket passed under lc's name, ACTIVATION_MISMATCH if it is
+ * of the wrong kind, or ACTIVATION_NONE. */
+static int take_by_name(const struct listener_conf *lc)
 {
-	size_t i;
-
-#ifdef HAVE_LAUNCHD
-	int *lfds = NULL;
-	size_t nl = 0;
-
-	if (launchd_fds(lc->name, &lfds, &nl) == -1)
-		return ACTIVATION_MISMATCH;
-	for (size_t k = 1; k < nl; k++)
-		close(lfds[k]);	/* one socket per listener */
-	if (nl > 0) {
-		int fd = lfds[0];
-
-		free(lfds);
-		if (!socket_matches(fd, lc, false)) {
-			close(fd);
-			return ACTIVATION_MISMATCH;
-		}
-		return fd;
-	}
-	free(lfds);
-#endif
-	for (i = 0; i < nfds; i++)
+	for (size_t i = 0; i < nfds; i++)
 		if (!fds[i].taken && fds[i].name != NULL && strcmp(fds[i].name, lc->name) == 0) {
 			fds[i].taken = true;
 			return socket_matches(fds[i].fd, lc, false) ? fds[i].fd :
 			    ACTIVATION_MISMATCH;
 		}
-	for (i = 0; i < nfds; i++)
+	return ACTIVATION_NONE;
+}
+
+int activation_take(const struct listener_conf *lc)
+{
+	int fd;
+
+#ifdef HAVE_LAUNCHD
+	if (collect_launchd(lc->name) == -1)
+		return ACTIVATION_MISMATCH;
+#endif
+	fd = take_by_name(lc);
+	if (fd != ACTIVATION_NONE)
+		return fd;
+	for (size_t i = 0; i < nfds; i++)
 		if (!fds[i].taken && socket_matches(fds[i].fd, lc, true)) {
 			fds[i].taken = true;
 			return fds[i].fd;
 		}
 	return ACTIVATION_NONE;
+}
+
+int activation_take_more(const struct listener_conf *lc)
+{
+	return take_by_name(lc);
 }
 
 void activation_close_unused(void)
@@ -219,6 +259,11 @@ void activation_close_unused(void)
 		free(fds[i].name);
 	}
 	nfds = 0;
+#ifdef HAVE_LAUNCHD
+	for (size_t i = 0; i < nasked; i++)
+		free(asked[i]);
+	nasked = 0;
+#endif
 }
 
 const char *activation_features(void)

@@ -15,6 +15,11 @@
 int activation_collect(void);
 /* The inherited fd for lc: matched by name, else by local address. */
 int activation_take(const struct listener_conf *lc);
+/* After activation_take gave lc a socket: the next one passed under the
+ * same name (a launchd Sockets key holding the IPv4 and the IPv6 socket,
+ * a socket unit with several Listen lines), ACTIVATION_MISMATCH, or
+ * ACTIVATION_NONE when there are no more.  Each must be served too. */
+int activation_take_more(const struct listener_conf *lc);
 /* Logs and closes every inherited fd no listener took. */
 void activation_close_unused(void);
 /* "systemd", "launchd", "systemd launchd" or "none": build features. */
