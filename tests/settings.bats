@@ -290,3 +290,20 @@ EOF
 	done
 	grep -F 'PRIORITY=5' "$out" | grep -q 'ready' || { cat "$out"; fail "no notice-level ready entry"; }
 }
+
+@test "log target journal without libsystemd: the lines go to syslog instead" {
+	! "$CHATD_BIN" -V | grep -Eq '^systemd: yes' || skip "chatd built with libsystemd (see the journal test)"
+	need_namespaces
+	sockdir
+	local out=$BATS_TEST_TMPDIR/syslog.out
+	: >"$out"
+	start_dgram_sink "$SOCKDIR/devlog" "$out"
+	CHATD_EXEC_PREFIX="unshare -m $(ns_wrapper devlog "$SOCKDIR/devlog")" \
+		start_chatd "log = { target = \"journal\"; level = \"info\"; };
+listeners = ( { name = \"jchat\"; protocol = \"chat\"; bind = \"$CHAT\"; } );"
+	local start=$SECONDS
+	until grep -Eq "^<29>.*chatd\[$CHATD_PID\]: chatd .* ready" "$out"; do
+		((SECONDS - start < CLIENT_TIMEOUT)) || { cat "$out"; fail "no ready line at /dev/log"; }
+		sleep 0.02
+	done
+}
