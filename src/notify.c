@@ -83,8 +83,9 @@ static void send_state(const char *state)
 		return;
 	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 	/* The kernel adds our credentials for a receiver that asks for them
-	 * (SO_PASSCRED), which is how NotifyAccess=main checks the sender. */
-	(void)sendto(fd, state, strlen(state), MSG_NOSIGNAL,
+	 * (SO_PASSCRED), which is how NotifyAccess=main checks the sender.
+	 * An unconnected datagram raises no SIGPIPE (and main ignores it). */
+	(void)sendto(fd, state, strlen(state), 0,
 	    (const struct sockaddr *)&sun, len);
 	close(fd);
 }
