@@ -21,7 +21,7 @@
 #include "addr.h"
 #include "quote.h"
 
-#define FORMS "expected HOST:PORT, [V6]:PORT, *:PORT or unix:PATH"
+#define ADDRESS_FORMS_HINT "expected HOST:PORT, [V6]:PORT, *:PORT or unix:PATH"
 
 /* The longest path that still leaves room for the terminating NUL, so
  * that sun_path is always a C string for the code that reads it back. */
@@ -131,7 +131,7 @@ static int parse_v6(const char *spec, const char *s, struct addr *out,
 	in_port_t port;
 
 	if (close == NULL || close[1] != ':')
-		return addr_error(err, errlen, spec, FORMS);
+		return addr_error(err, errlen, spec, ADDRESS_FORMS_HINT);
 	hlen = (size_t)(close - s - 1);
 	if (hlen == 0 || hlen >= sizeof(host))
 		return addr_error(err, errlen, spec, "invalid IPv6 address");
@@ -190,12 +190,12 @@ static int parse_v4(const char *spec, const char *s, struct addr *out,
 	in_port_t port;
 
 	if (split_port(s, host, sizeof(host), &portstr) < 0 || host[0] == '\0')
-		return addr_error(err, errlen, spec, FORMS);
+		return addr_error(err, errlen, spec, ADDRESS_FORMS_HINT);
 	if (inet_pton(AF_INET6, host, &ia6) == 1)
 		return addr_error(err, errlen, spec,
 		    "IPv6 addresses need brackets: [V6]:PORT");
 	if (strchr(host, ':') != NULL)
-		return addr_error(err, errlen, spec, FORMS);
+		return addr_error(err, errlen, spec, ADDRESS_FORMS_HINT);
 	if (parse_port(portstr, &port) < 0)
 		return addr_error(err, errlen, spec, "port must be 1-65535");
 	if (strcasecmp(host, "localhost") == 0)

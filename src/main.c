@@ -26,10 +26,11 @@
 #include "selector.h"
 #include "server.h"
 
-#define EX_OK_ 0
-#define EX_USAGE_ 64
-#define EX_OSERR_ 71
-#define EX_CONFIG_ 78
+/* Exit statuses, as sysexits(3) numbers them (not every libc has it). */
+#define EXIT_CLEAN 0		/* EX_OK */
+#define EXIT_USAGE 64		/* EX_USAGE */
+#define EXIT_OS_ERROR 71	/* EX_OSERR: cannot bind, ... */
+#define EXIT_CONFIG_ERROR EX_CONFIG_ERR	/* 78, EX_CONFIG */
 #define DEFAULT_CONFIG SYSCONFDIR "/chatd.conf"
 #define DEFAULT_PIDFILE RUNSTATEDIR "/chatd.pid"
 
@@ -99,7 +100,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'h':
 			usage(stdout);
-			exit(EX_OK_);
+			exit(EXIT_CLEAN);
 		case 'p':
 			o->pidfile = optarg;
 			break;
@@ -108,7 +109,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'V':
 			version();
-			exit(EX_OK_);
+			exit(EXIT_CLEAN);
 		case 'v':
 			o->verbose++;
 			break;
@@ -305,7 +306,7 @@ static int run(const struct options *o, struct config *cfg)
 	s->config_path = absolute(cfg->path);
 	if (cfg->path != NULL && s->config_path == NULL) {
 		log_warn("cannot remember the configuration path %s", cfg->path);
-		return EX_OSERR_;
+		return EXIT_OS_ERROR;
 	}
 	s->verbose = o->verbose;
 	s->detached = o->detach;
@@ -316,30 +317,30 @@ static int run(const struct options *o, struct config *cfg)
 	 * survive fork(2).  The terminal stays until start-up has ended. */
 	if (o->detach && daemonize() == -1) {
 		log_warn("cannot detach");
-		return EX_OSERR_;
+		return EXIT_OS_ERROR;
 	}
 	s->sel = selector_new();
 	if (s->sel == NULL || setup_signals(s) != 0) {
 		log_warn("cannot set up the event loop");
-		return EX_OSERR_;
+		return EXIT_OS_ERROR;
 	}
 	if (server_start(s, cfg) == -1)
-		return EX_OSERR_;
+		return EXIT_OS_ERROR;
 	if (write_pidfile(o, cfg) == -1)
-		return EX_OSERR_;
+		return EXIT_OS_ERROR;
 	if (privdrop_resolve(cfg->user, cfg->group, &ids) == -1)
-		return EX_OSERR_;
+		return EXIT_OS_ERROR;
 	if (ids.needed)
 		server_chown_sockets(s, ids.uid, ids.gid);
 	if (privdrop_apply(&ids) == -1)
-		return EX_OSERR_;
+		return EXIT_OS_ERROR;
 	start_manager_timer(s);
 	log_notice("chatd %s ready (%s)", PACKAGE_VERSION, selector_backend_name());
 	notify_ready(s->pool.nconns);
 	daemonize_report(0);
 	if (selector_run(s->sel) == -1) {
 		log_warn("event loop failed");
-		s->exit_code = EX_OSERR_;
+		s->exit_code = EXIT_OS_ERROR;
 	}
 	log_notice("chatd stopped");
 	return s->exit_code;
@@ -354,17 +355,17 @@ int main(int argc, char **argv)
 
 	keep_stdio_taken();
 	if (parse_options(argc, argv, &o) == -1)
-		return EX_USAGE_;
+		return EXIT_USAGE;
 	log_init_early(o.verbose);
 	cfg = load_config(&o, err, sizeof(err));
 	if (cfg == NULL) {
 		fprintf(stderr, "%s\n", err);
-		return EX_CONFIG_;
+		return EXIT_CONFIG_ERROR;
 	}
 	if (o.test_only) {
 		printf("configuration OK\n");
 		config_free(cfg);
-		return EX_OK_;
+		return EXIT_CLEAN;
 	}
 	rc = run(&o, cfg);
 	daemonize_report(rc);	/* a start-up failure after detaching */
