@@ -22,6 +22,7 @@
 #include "listener.h"
 #include "log.h"
 #include "proto.h"
+#include "proto-registry.h"
 #ifdef HAVE_TLS
 #include "tls.h"
 #endif

@@ -2,10 +2,11 @@
  * proto.h - what a protocol does with its listeners and connections.
  *
  * One const table per protocol (chat.c, echo.c, ...), found by the
- * configured protocol in one place, proto.c.  A protocol owns its
+ * configured protocol in one place, proto-registry.c.  A protocol owns its
  * per-listener state (chat: the room) through attach/detach/update and
  * its per-connection state through c->proto_data.  Adding a protocol is
- * one new file, one line in proto.c and its rows in the config schema.
+ * one new file, one line in proto-registry.c and its rows in the config
+ * schema.
  */
 #ifndef CHATD_PROTO_H
 #define CHATD_PROTO_H
@@ -43,8 +44,5 @@ struct proto_ops {
 	 * timeout, shutdown); NULL for protocols without notices. */
 	void (*farewell)(struct conn *, const char *notice);
 };
-
-/* The table for a configured protocol; NULL if not built in. */
-const struct proto_ops *proto_find(enum protocol);
 
 #endif

@@ -1,12 +1,12 @@
 /*
- * proto.c - the protocol registry: the one place that maps a configured
+ * proto-registry.c - the protocol registry: the one place that maps a configured
  * protocol to its table.
  */
 #include "autoconfig.h"
 
 #include "chat.h"
 #include "echo.h"
-#include "proto.h"
+#include "proto-registry.h"
 
 static const struct proto_ops *const registry[PROTO_COUNT] = {
 	[PROTO_CHAT] = &chat_ops,
