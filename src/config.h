@@ -92,8 +92,14 @@ struct config {
 	struct cluster_conf *cluster;	/* NULL: not clustered */
 };
 
-/* Reads and validates path.  Returns the config, or NULL with
- * "FILE:LINE: message" (or "FILE: reason") in err. */
+/* A buffer this big holds the errors of any reasonable file. */
+#define CONFIG_ERR_MAX 8192
+
+/* Reads and validates path.  Returns the config, or NULL with every
+ * error found in err: one "FILE:LINE: message" (or "FILE: reason") line
+ * each, separated by '\n', no final newline.  A syntax error ends the
+ * reading of the file, so it is the last line.  A line that does not
+ * fit whole in errlen is left out. */
 struct config *config_load(const char *path, char *err, size_t errlen);
 
 /* Same for text already in memory; name stands in for the file name and

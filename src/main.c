@@ -155,7 +155,7 @@ static void on_terminate(struct selector *sel, int signo, void *arg)
 static void on_reload(struct selector *sel, int signo, void *arg)
 {
 	struct server *s = arg;
-	char err[1024];
+	char err[CONFIG_ERR_MAX], *line, *next;
 	struct config *cfg;
 
 	(void)sel;
@@ -167,7 +167,13 @@ static void on_reload(struct selector *sel, int signo, void *arg)
 	cfg = s->config_path != NULL ? config_load(s->config_path, err, sizeof(err)) :
 	    config_default();
 	if (cfg == NULL) {
-		log_msg(LOG_ERR, "reload failed, keeping the running configuration: %s", err);
+		/* One log line per error of the file. */
+		for (line = err; line != NULL; line = next) {
+			if ((next = strchr(line, '\n')) != NULL)
+				*next++ = '\0';
+			log_msg(LOG_ERR, "reload failed, keeping the running "
+			    "configuration: %s", line);
+		}
 		notify_reload_failed(s->pool.nconns);
 		return;
 	}
@@ -350,7 +356,7 @@ int main(int argc, char **argv)
 {
 	struct options o;
 	struct config *cfg;
-	char err[1024];
+	char err[CONFIG_ERR_MAX];
 	int rc;
 
 	keep_stdio_taken();

@@ -179,3 +179,40 @@ EOF
 		fail "info or notice lines logged at level err"
 	fi
 }
+
+@test "chatd -t reports every error of the file, one FILE:LINE line each, and exits 78" {
+	local f=$BATS_TEST_TMPDIR/three.conf
+	cat >"$f" <<EOF
+max_connections = 0;
+listeners = (
+  { name = "a"; protocol = "chat"; bind = "$CHAT"; backlog = 0; },
+  { name = "b"; protocol = "echo"; bind = "127.0.0.1:$P2"; colour = 1; }
+);
+EOF
+	run --separate-stderr chatd_cmd -t -c "$f"
+	assert_failure 78
+	[[ -z $output ]] || fail "stdout is '$output'"
+	local want="$f:1: 'max_connections' must be between 1 and 2147483647
+$f:3: 'backlog' must be between 1 and 65535
+$f:4: unknown key 'colour'"
+	[[ $stderr == "$want" ]] || fail "stderr is '$stderr'"
+	((${#stderr_lines[@]} == 3)) || fail "${#stderr_lines[@]} lines"
+}
+
+@test "a failed reload logs every error of the file and keeps serving" {
+	start_chatd "listeners = ( { name = \"a\"; protocol = \"chat\"; bind = \"$CHAT\"; } );"
+	reload_to "foo = 1;
+listeners = ( { name = \"a\"; protocol = \"chat\"; bind = \"$CHAT\";
+  backlog = 0; } );"
+	kill -HUP "$CHATD_PID"
+	wait_log "reload failed, keeping the running configuration: .*chatd.conf:3: 'backlog'"
+	grep -Eq "reload failed, keeping the running configuration: .*chatd.conf:1: unknown key 'foo'" \
+		"$CHATD_LOG" || fail "the first error is not logged"
+	# Still serving, on the old configuration.
+	tclient <<'EOF'
+open a ${CHAT}
+name a
+send a hi
+expect a ${a}: hi
+EOF
+}

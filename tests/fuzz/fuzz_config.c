@@ -73,7 +73,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char err[1024];
+	char err[CONFIG_ERR_MAX];
 	char *text = malloc(size + 1);
 	struct config *cfg;
 	size_t i;
@@ -91,9 +91,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	close(cwd);
 	if (cfg == NULL) {
-		/* Every failure explains itself in one line. */
-		if (err[0] == '\0' || strchr(err, '\n') != NULL)
+		/* Every failure explains itself: one printable line per
+		 * error, none empty, no final newline. */
+		if (err[0] == '\0' || err[strlen(err) - 1] == '\n' ||
+		    strstr(err, "\n\n") != NULL)
 			abort();
+		for (i = 0; err[i] != '\0'; i++)
+			if (err[i] != '\n' && ((unsigned char)err[i] < 0x20 ||
+			    err[i] == 0x7f))
+				abort();
 	} else {
 		/* Whatever was accepted is complete and within its limits. */
 		if (cfg->nlisteners == 0)

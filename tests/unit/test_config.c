@@ -29,7 +29,7 @@ static int ncreated;
 
 static struct config *parse(const char *text)
 {
-	char err[512] = "";
+	char err[2048] = "";
 	struct config *cfg = config_parse_string(text, "t.conf", err, sizeof(err));
 
 	if (cfg == NULL)
@@ -41,7 +41,7 @@ static struct config *parse(const char *text)
 /* text must fail with exactly want. */
 static void expect_error(const char *text, const char *want)
 {
-	char err[512] = "";
+	char err[2048] = "";
 	struct config *cfg = config_parse_string(text, "t.conf", err, sizeof(err));
 
 	CHECK(cfg == NULL);
@@ -427,11 +427,12 @@ static void test_syntax_errors(void)
 	    "  { name = \"b\"; }\n);\n", "t.conf:4: syntax error");
 	/* A comment or string that looks like a directive is not one. */
 	expect_error("/*\n@include \"nonexistent\"\n*/\nfoo = 1;\n",
-	    "t.conf:4: unknown key 'foo'");
+	    "t.conf:4: unknown key 'foo'\nt.conf: no listeners defined");
 	expect_error("motd = \"\n@include \\\"nonexistent\\\"\n\";\nfoo = 1;\n",
-	    "t.conf:1: unknown key 'motd'");
+	    "t.conf:1: unknown key 'motd'\nt.conf:4: unknown key 'foo'\n"
+	    "t.conf: no listeners defined");
 	expect_error("# @include \"nonexistent\"\nfoo = 1;\n",
-	    "t.conf:2: unknown key 'foo'");
+	    "t.conf:2: unknown key 'foo'\nt.conf: no listeners defined");
 	/* libconfig only takes @include at the start of a line. */
 	expect_error("a = 1; @include \"nonexistent\"\n", "t.conf:1: syntax error");
 	expect_error("@include \"unterminated\n", "t.conf:1: unterminated @include path");
@@ -634,6 +635,62 @@ static void test_duplicates(void)
 		CHECK_STR(cfg->listeners[2].room, "a");
 		CHECK_STR(cfg->listeners[3].room, "a");
 	}
+	config_free(cfg);
+}
+
+/* Every error of a file is reported, one FILE:LINE line each, in the
+ * order they were found; a syntax error ends the reading. */
+static void test_many_errors(void)
+{
+	expect_error("max_connections = 0;\n"			/* 1 */
+	    "listeners = (\n"					/* 2 */
+	    "  { name = \"a\"; protocol = \"chat\";\n"		/* 3 */
+	    "    bind = \"127.0.0.1:1\"; backlog = 0; },\n"	/* 4 */
+	    "  { name = \"b\"; protocol = \"echo\";\n"		/* 5 */
+	    "    bind = \"127.0.0.1:2\"; colour = 1; }\n"		/* 6 */
+	    ");\n",
+	    "t.conf:1: 'max_connections' must be between 1 and 2147483647\n"
+	    "t.conf:4: 'backlog' must be between 1 and 65535\n"
+	    "t.conf:6: unknown key 'colour'");
+	/* Several in one listener, and one across listeners. */
+	expect_error("listeners = (\n"
+	    "  { name = \"a\"; protocol = \"chat\"; bind = \"127.0.0.1:1\";\n"
+	    "    room = \"x y\"; announce = 1; },\n"
+	    "  { name = \"a\"; protocol = \"irc\"; bind = \"127.0.0.1:1\"; }\n"
+	    ");\n",
+	    "t.conf:3: invalid room \"x y\": use 1-32 characters of A-Z a-z 0-9 _ . -\n"
+	    "t.conf:3: 'announce' must be true or false\n"
+	    "t.conf:4: 'protocol' must be \"chat\" or \"echo\"\n"
+	    "t.conf:4: duplicate listener name \"a\" (first defined at t.conf:2)\n"
+	    "t.conf:4: bind address \"127.0.0.1:1\" is already used by listener \"a\"");
+	/* A listener without its required keys: each is named. */
+	expect_listener_error("backlog = 1;",
+	    "t.conf:3: listener is missing 'name'\n"
+	    "t.conf:3: listener is missing 'protocol'\n"
+	    "t.conf:3: listener is missing 'bind'");
+	/* libconfig stops at the first syntax error. */
+	expect_error("foo = 1;\nbar = ;\nbaz = ;\n", "t.conf:2: syntax error");
+}
+
+/* Many errors: the list stops at a line that would not fit, it never
+ * ends in half a line. */
+static void test_many_errors_truncated(void)
+{
+	char text[8192], err[100];
+	struct config *cfg;
+	size_t i, lines = 1;
+
+	text[0] = '\0';
+	for (i = 0; i < 50; i++)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text),
+		    "k%zu = 1;\n", i);
+	cfg = config_parse_string(text, "t.conf", err, sizeof(err));
+	CHECK(cfg == NULL);
+	for (i = 0; err[i] != '\0'; i++)
+		lines += err[i] == '\n';
+	CHECK(lines == 3);	/* 26 bytes each: 3 fit in 100, a 4th would not */
+	CHECK(strncmp(err, "t.conf:1: unknown key 'k0'\nt.conf:2: ", 37) == 0);
+	CHECK(err[strlen(err) - 1] == '\'');
 	config_free(cfg);
 }
 
@@ -918,6 +975,8 @@ int main(void)
 	RUN(test_listener_limits);
 	RUN(test_listener_combinations);
 	RUN(test_duplicates);
+	RUN(test_many_errors);
+	RUN(test_many_errors_truncated);
 	RUN(test_missing_file);
 	RUN(test_include);
 	RUN(test_text_after_include);
