@@ -153,7 +153,7 @@ static void echo_datagrams(struct endpoint *ep, int fd)
 	static char buf[DGRAM_MAX];
 
 	for (int i = 0; i < DGRAM_BATCH; i++) {
-		struct sockaddr_storage peer;
+		struct sockaddr_storage peer = { .ss_family = AF_UNSPEC };
 		socklen_t plen = sizeof(peer);
 		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&peer, &plen);
 

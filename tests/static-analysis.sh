@@ -23,14 +23,20 @@ srcdir=$(cd "$(dirname "$0")/.." && pwd)
 if [ "${1-}" = --tidy-one ]; then
 	shift
 	libs=libconfig
-	if pkg-config --exists libsystemd 2>/dev/null; then
-		libs="$libs libsystemd"
-	fi
+	for lib in libsystemd openssl hiredis libfiu; do
+		if pkg-config --exists "$lib" 2>/dev/null; then
+			libs="$libs $lib"
+		fi
+	done
+	extra=
+	case $1 in
+	*/test_activation.c) extra="-DHAVE_LAUNCHD=1 -I$srcdir/tests/unit/stub" ;;
+	esac
 	# The flags of the build (Makefile.am's AM_CPPFLAGS and AM_CFLAGS).
 	# shellcheck disable=SC2046,SC2086
 	out=$("$CLANG_TIDY" --quiet "$1" -- -std=c11 -I. -I"$srcdir/src" \
 		-D_GNU_SOURCE -DSYSCONFDIR='"/etc"' -DRUNSTATEDIR='"/run"' \
-		$(pkg-config --cflags $libs) 2>&1) && exit 0
+		-DDATADIR='"/usr/share"' $extra $(pkg-config --cflags $libs) 2>&1) && exit 0
 	printf '%s\n' "$out"
 	exit 1
 fi
