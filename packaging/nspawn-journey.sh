@@ -53,7 +53,7 @@ fi
 # shared libraries (installing offline, apt must find every dependency
 # already there); procps for /bin/kill (ExecReload=); man-db because
 # `systemd-analyze verify` runs man(1) for Documentation=man:...
-include=systemd,systemd-sysv,dbus,libconfig9,libsystemd0,procps,man-db
+include=systemd,systemd-sysv,dbus,libconfig9,libsystemd0,libhiredis0.14,procps,man-db
 key=$(printf '%s\n' "v1" "$suite" "$mirror" "$include" | sha256sum | cut -c1-12)
 root=$cache/$suite-$key
 

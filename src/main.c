@@ -18,6 +18,9 @@
 #include <unistd.h>
 
 #include "activation.h"
+#ifdef HAVE_CLUSTER
+#include "cluster.h"
+#endif
 #include "config.h"
 #include "daemonize.h"
 #include "log.h"
@@ -79,6 +82,11 @@ static void version(void)
 	printf("launchd: yes\n");
 #else
 	printf("launchd: no\n");
+#endif
+#ifdef HAVE_CLUSTER
+	printf("cluster: %s\n", cluster_library_version());
+#else
+	printf("cluster: no\n");
 #endif
 	printf("config: %s\n", DEFAULT_CONFIG);
 }
