@@ -4,8 +4,9 @@
  *
  *   config-read.c    reading files and expanding @include, with the map
  *                    from lines of the combined text back to FILE:LINE
- *   config-get.c     the error list and typed access to settings
- *   config-schema.c  one table row per key, and applying a table to a group
+ *   config-get.c     the error list, typed access to settings, and
+ *                    applying a table of keys to a group
+ *   config-schema.c  one table row per key, and the keys' own value rules
  *   config.c         listeners, rules across keys, the public entry points
  */
 #ifndef CHATD_CONFIG_INT_H
@@ -108,6 +109,8 @@ int get_nonempty(struct ctx *, const config_setting_t *, char **out);
 int get_int(struct ctx *, const config_setting_t *, long long min,
     long long max, long long *out);
 int get_seconds(struct ctx *, const config_setting_t *, double *out);
+int get_number(struct ctx *, const config_setting_t *, double min,
+    double max, double *out);
 int get_bool(struct ctx *, const config_setting_t *, bool *out);
 int get_keyword(struct ctx *, const config_setting_t *,
     const struct keyword *, const char *choices, int *out);
@@ -115,7 +118,7 @@ bool config_valid_name(const char *);
 int get_name(struct ctx *, const config_setting_t *, const char *what,
     char **out);
 
-/* ---- the schema (config-schema.c) ----------------------------------- */
+/* ---- the schema (config-schema.c; applied by config-get.c) ---------- */
 
 #define PROTO_BIT(p)	(1u << (p))
 #define PROTO_ALL	((1u << PROTO_COUNT) - 1)
@@ -128,6 +131,8 @@ enum key_type {
 	KEY_UINT,	/* unsigned, min..max */
 	KEY_SIZE,	/* size_t, min..max */
 	KEY_SECONDS,	/* double, 0..SECONDS_MAX, an integer or a float */
+	KEY_NUMBER,	/* double, min..max, an integer or a float */
+	KEY_STRLIST,	/* char **, NULL-terminated; a non-empty list of strings */
 	KEY_BOOL,	/* bool */
 	KEY_KEYWORD,	/* int, one of .keywords */
 	KEY_CUSTOM,	/* .parse does it all, and sets the default */
@@ -136,6 +141,7 @@ enum key_type {
 #define KEY_REQUIRED	0x1u	/* checked by the caller, in its words */
 #define KEY_EMPTY_NONE	0x2u	/* KEY_STRING: "" stores NULL */
 #define KEY_EARLY	0x4u	/* parsed before the others (name, protocol, bind) */
+#define KEY_POSITIVE	0x8u	/* KEY_SECONDS: 0 is not allowed */
 
 struct key {
 	const char *name;
@@ -153,6 +159,7 @@ struct key {
 	const char *doc;
 };
 
+extern const char *const config_protocol_names[PROTO_COUNT];
 extern const struct key config_global_keys[];
 extern const struct key config_listener_keys[];
 
@@ -174,6 +181,8 @@ int schema_apply(struct ctx *, const struct key *table,
 
 /* "chat", "chat and websocket", "chat, echo and websocket". */
 const char *schema_protocol_names(unsigned protocols, char *buf, size_t n);
+
+void config_cluster_free(struct cluster_conf *);
 
 /* Custom parsers the schema's rows point at (config.c). */
 int config_parse_listeners(struct ctx *, const config_setting_t *, void *cfg);

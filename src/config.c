@@ -42,7 +42,15 @@ static int check_combination(struct ctx *c, const config_setting_t *g,
 	if (l->mode != -1 && l->addr.ss.ss_family != AF_UNIX)
 		errors += fail(c, config_setting_get_member(g, "mode"),
 		    "'mode' applies only to unix: binds") < 0;
-	if (l->protocol == PROTO_CHAT && l->max_line >= l->max_queue) {
+	if (l->reuseport && l->addr.ss.ss_family == AF_UNIX)
+		errors += fail(c, config_setting_get_member(g, "reuseport"),
+		    "'reuseport' applies only to TCP and UDP binds") < 0;
+	if (l->tls != NULL && l->addr.socktype == SOCK_DGRAM)
+		errors += fail(c, config_setting_get_member(g, "tls"),
+		    "'tls' does not apply to udp: binds") < 0;
+	/* Only the protocols with a room have lines. */
+	if ((l->protocol == PROTO_CHAT || l->protocol == PROTO_WEBSOCKET) &&
+	    l->max_line >= l->max_queue) {
 		if ((s = config_setting_get_member(g, "max_line")) == NULL)
 			s = config_setting_get_member(g, "max_queue");
 		errors += fail(c, s, "'max_line' (%zu) must be less than "
@@ -355,13 +363,7 @@ void config_free(struct config *cfg)
 	for (i = 0; i < cfg->nlisteners; i++)
 		listener_conf_clear(&cfg->listeners[i]);
 	free(cfg->listeners);
-	if (cfg->cluster != NULL) {
-		free(cfg->cluster->redis);
-		free(cfg->cluster->node);
-		free(cfg->cluster->prefix);
-		free(cfg->cluster->password);
-		free(cfg->cluster);
-	}
+	config_cluster_free(cfg->cluster);
 	free(cfg->log.file);
 	free(cfg->user);
 	free(cfg->group);

@@ -249,7 +249,7 @@ EOF
 
 @test "clients that never read, in chat and in echo, while others flood: memory bounded, flooders served" {
 	start_chatd "listeners = (
-  { name = \"chat\"; protocol = \"chat\"; bind = \"$CHAT\"; },
+  { name = \"chat\"; protocol = \"chat\"; bind = \"$CHAT\"; rate = 0; },
   { name = \"echo\"; protocol = \"echo\"; bind = \"$ECHO\"; }
 );"
 	{

@@ -13,7 +13,7 @@ teardown() {
 }
 
 @test "SIGTERM: '* server shutting down' after every earlier line, listeners closed, exit 0" {
-	start_chatd "listeners = ( { name = \"chat\"; protocol = \"chat\"; bind = \"$CHAT\"; max_queue = 4194304; } );"
+	start_chatd "listeners = ( { name = \"chat\"; protocol = \"chat\"; bind = \"$CHAT\"; max_queue = 4194304; rate = 0; } );"
 	tclient <<'EOF'
 open a ${CHAT}
 name a
@@ -56,7 +56,7 @@ EOF
 
 @test "shutdown_timeout bounds the wait for a client that never reads" {
 	start_chatd "shutdown_timeout = 0.5;
-listeners = ( { name = \"chat\"; protocol = \"chat\"; bind = \"$CHAT\"; max_queue = 4194304; } );"
+listeners = ( { name = \"chat\"; protocol = \"chat\"; bind = \"$CHAT\"; max_queue = 4194304; rate = 0; } );"
 	tclient <<'EOF'
 open a ${CHAT}
 open s ${CHAT} rcvbuf=4096
@@ -76,7 +76,7 @@ EOF
 
 @test "a second SIGTERM during the graceful shutdown exits at once with status 1" {
 	start_chatd "shutdown_timeout = 60;
-listeners = ( { name = \"chat\"; protocol = \"chat\"; bind = \"$CHAT\"; max_queue = 4194304; } );"
+listeners = ( { name = \"chat\"; protocol = \"chat\"; bind = \"$CHAT\"; max_queue = 4194304; rate = 0; } );"
 	tclient <<'EOF'
 open a ${CHAT}
 name a
@@ -325,7 +325,7 @@ EOF
 @test "SIGPIPE never kills the daemon: peers reset while it writes" {
 	start_chatd "listeners = (
   { name = \"echo\"; protocol = \"echo\"; bind = \"$ECHO\"; },
-  { name = \"chat\"; protocol = \"chat\"; bind = \"$CHAT\"; }
+  { name = \"chat\"; protocol = \"chat\"; bind = \"$CHAT\"; rate = 0; }
 );"
 	{
 		for i in 1 2 3; do

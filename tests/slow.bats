@@ -23,7 +23,7 @@ assert_memory_bounded() {
 }
 
 @test "chat: a client that never reads is dropped; the others get every line" {
-	start_chatd "listeners = ( { name = \"chat\"; protocol = \"chat\"; bind = \"$CHAT\"; max_queue = 65536; } );"
+	start_chatd "listeners = ( { name = \"chat\"; protocol = \"chat\"; bind = \"$CHAT\"; max_queue = 65536; rate = 0; } );"
 	tclient <<'EOF'
 open a ${CHAT}
 name a
@@ -51,7 +51,7 @@ EOF
 }
 
 @test "chat: several slow consumers at once, and a new client joins afterwards" {
-	start_chatd "listeners = ( { name = \"chat\"; protocol = \"chat\"; bind = \"$CHAT\"; max_queue = 65536; } );"
+	start_chatd "listeners = ( { name = \"chat\"; protocol = \"chat\"; bind = \"$CHAT\"; max_queue = 65536; rate = 0; } );"
 	{
 		echo 'open a ${CHAT}'
 		echo 'name a'

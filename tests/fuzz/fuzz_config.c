@@ -110,9 +110,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (l->name == NULL || l->room == NULL || l->bind == NULL ||
 			    config_find_listener(cfg, l->name) != l ||
 			    l->max_queue < 1024 || l->backlog < 1 ||
-			    (l->protocol == PROTO_CHAT && l->max_line >= l->max_queue))
+			    (l->protocol == PROTO_CHAT && l->max_line >= l->max_queue) ||
+			    ((l->protocol == PROTO_CHAT ||
+			    l->protocol == PROTO_WEBSOCKET) &&
+			    (!(l->rate >= 0) || l->burst < 1)) ||
+			    (l->protocol == PROTO_WEBSOCKET &&
+			    (l->path == NULL || l->path[0] != '/' || l->www == NULL)) ||
+			    (l->tls != NULL && (l->tls->cert == NULL ||
+			    l->tls->key == NULL || l->addr.socktype == SOCK_DGRAM)))
 				abort();
 		}
+		if (cfg->cluster != NULL && (cfg->cluster->redis == NULL ||
+		    cfg->cluster->node == NULL || cfg->cluster->prefix == NULL ||
+		    !(cfg->cluster->presence_ttl > 0)))
+			abort();
 		config_free(cfg);
 	}
 	free(text);

@@ -467,7 +467,7 @@ static void test_listener_keys(void)
 	    "protocol = \"echo\"; bind = \"1.2.3.4:5\";");
 	config_free(cfg);
 	expect_listener_error("name = \"x\";\nprotocol = \"irc\"; bind = \"1.2.3.4:5\";",
-	    "t.conf:5: 'protocol' must be \"chat\" or \"echo\"");
+	    "t.conf:5: 'protocol' must be \"chat\", \"echo\", \"websocket\" or \"metrics\"");
 	expect_listener_error("name = \"x\"; protocol = \"echo\";\n\nbind = \"x:5\";",
 	    "t.conf:6: invalid address \"x:5\": host must be a numeric IPv4 "
 	    "address or localhost (no DNS)");
@@ -554,7 +554,8 @@ static void test_listener_combinations(void)
 		snprintf(body, sizeof(body), "name = \"e\"; protocol = \"echo\"; "
 		    "bind = \"1.2.3.4:5\";\n\n%s", chat_only[i]);
 		snprintf(want, sizeof(want),
-		    "t.conf:6: '%s' applies only to chat listeners", names[i]);
+		    "t.conf:6: '%s' applies only to chat and websocket listeners",
+		    names[i]);
 		expect_listener_error(body, want);
 	}
 	expect_listener_error("name = \"c\"; protocol = \"chat\";\n"
@@ -660,7 +661,7 @@ static void test_many_errors(void)
 	    ");\n",
 	    "t.conf:3: invalid room \"x y\": use 1-32 characters of A-Z a-z 0-9 _ . -\n"
 	    "t.conf:3: 'announce' must be true or false\n"
-	    "t.conf:4: 'protocol' must be \"chat\" or \"echo\"\n"
+	    "t.conf:4: 'protocol' must be \"chat\", \"echo\", \"websocket\" or \"metrics\"\n"
 	    "t.conf:4: duplicate listener name \"a\" (first defined at t.conf:2)\n"
 	    "t.conf:4: bind address \"127.0.0.1:1\" is already used by listener \"a\"");
 	/* A listener without its required keys: each is named. */
@@ -692,6 +693,340 @@ static void test_many_errors_truncated(void)
 	CHECK(strncmp(err, "t.conf:1: unknown key 'k0'\nt.conf:2: ", 37) == 0);
 	CHECK(err[strlen(err) - 1] == '\'');
 	config_free(cfg);
+}
+
+/* ---- Part II keys --------------------------------------------------- */
+
+#define WS_LISTENER(extra) \
+	"listeners = ( { name = \"w\"; protocol = \"websocket\"; " \
+	"bind = \"127.0.0.1:8080\";\n" extra "\n} );\n"
+
+static void test_flood_keys(void)
+{
+	struct config *cfg;
+	const struct listener_conf *l;
+
+	cfg = parse(CHAT_LISTENER);
+	if (cfg != NULL) {
+		l = &cfg->listeners[0];
+		CHECK(l->rate == 10.0 && l->burst == 20 && l->flood_timeout == 0);
+		CHECK(!l->reuseport && l->tls == NULL);
+		/* websocket's keys are not set for chat */
+		CHECK(l->path == NULL && l->www == NULL && l->origins == NULL);
+		CHECK(cfg->cluster == NULL);
+	}
+	config_free(cfg);
+	cfg = config_default();
+	CHECK(cfg != NULL);
+	if (cfg != NULL)
+		CHECK(cfg->listeners[0].rate == 10.0 && cfg->listeners[0].burst == 20);
+	config_free(cfg);
+
+	cfg = parse_listener("name = \"c\"; protocol = \"chat\"; bind = \"1.2.3.4:5\";"
+	    "rate = 0.5; burst = 1; flood_timeout = 2.5; reuseport = true;");
+	if (cfg != NULL) {
+		l = &cfg->listeners[0];
+		CHECK(l->rate == 0.5 && l->burst == 1 && l->flood_timeout == 2.5);
+		CHECK(l->reuseport);
+	}
+	config_free(cfg);
+	cfg = parse_listener("name = \"c\"; protocol = \"chat\"; bind = \"1.2.3.4:5\";"
+	    "rate = 0; burst = 1000000;");
+	if (cfg != NULL)
+		CHECK(cfg->listeners[0].rate == 0 && cfg->listeners[0].burst == 1000000);
+	config_free(cfg);
+	cfg = parse_listener("name = \"e\"; protocol = \"echo\"; "
+	    "bind = \"udp:1.2.3.4:5\"; reuseport = true;");
+	if (cfg != NULL)
+		CHECK(cfg->listeners[0].reuseport);
+	config_free(cfg);
+
+	expect_listener_error("name = \"c\"; protocol = \"chat\"; bind = \"1.2.3.4:5\";\n"
+	    "rate = -1;", "t.conf:5: 'rate' must be between 0 and 1000000");
+	expect_listener_error("name = \"c\"; protocol = \"chat\"; bind = \"1.2.3.4:5\";\n"
+	    "rate = \"10\";", "t.conf:5: 'rate' must be a number");
+	expect_listener_error("name = \"c\"; protocol = \"chat\"; bind = \"1.2.3.4:5\";\n"
+	    "burst = 0;", "t.conf:5: 'burst' must be between 1 and 1000000");
+	expect_listener_error("name = \"c\"; protocol = \"chat\"; bind = \"1.2.3.4:5\";\n"
+	    "burst = 2.0;", "t.conf:5: 'burst' must be an integer");
+	expect_listener_error("name = \"c\"; protocol = \"chat\"; bind = \"1.2.3.4:5\";\n"
+	    "flood_timeout = -1;",
+	    "t.conf:5: 'flood_timeout' must be between 0 and 31536000 seconds");
+	expect_listener_error("name = \"c\"; protocol = \"chat\"; bind = \"1.2.3.4:5\";\n"
+	    "reuseport = 1;", "t.conf:5: 'reuseport' must be true or false");
+	expect_listener_error("name = \"c\"; protocol = \"chat\"; bind = \"unix:/x\";\n"
+	    "reuseport = true;",
+	    "t.conf:5: 'reuseport' applies only to TCP and UDP binds");
+	expect_listener_error("name = \"e\"; protocol = \"echo\"; bind = \"1.2.3.4:5\";\n"
+	    "rate = 5;\nburst = 5;\nflood_timeout = 1;",
+	    "t.conf:5: 'rate' applies only to chat and websocket listeners\n"
+	    "t.conf:6: 'burst' applies only to chat and websocket listeners\n"
+	    "t.conf:7: 'flood_timeout' applies only to chat and websocket listeners");
+}
+
+static void test_websocket_keys(void)
+{
+	struct config *cfg;
+	const struct listener_conf *l;
+
+	cfg = parse(WS_LISTENER(""));
+	if (cfg != NULL) {
+		l = &cfg->listeners[0];
+		CHECK(l->protocol == PROTO_WEBSOCKET);
+		CHECK_STR(l->room, "w");
+		CHECK_STR(l->path, "/chat");
+		CHECK_STR(l->www, DATADIR "/chatd/www");
+		CHECK(l->origins == NULL);
+		CHECK(l->ping_interval == 30.0);
+		CHECK(l->max_line == 1024 && l->max_queue == 262144 && l->announce);
+		CHECK(l->rate == 10.0 && l->burst == 20);
+	}
+	config_free(cfg);
+	cfg = parse(WS_LISTENER("path = \"/ws/chat\"; www = \"\"; "
+	    "origins = [\"https://a.example\", \"http://b.example:8080\"]; "
+	    "ping_interval = 0; room = \"lobby\"; motd = \"hi\"; announce = false; "
+	    "max_line = 100; max_queue = 2048; max_clients = 5; idle_timeout = 60; "
+	    "rate = 1.5; burst = 3; flood_timeout = 9; reuseport = true;"));
+	if (cfg != NULL) {
+		struct listener_conf copy;
+
+		l = &cfg->listeners[0];
+		CHECK_STR(l->path, "/ws/chat");
+		CHECK_STR(l->www, "");
+		CHECK(l->origins != NULL);
+		if (l->origins != NULL) {
+			CHECK_STR(l->origins[0], "https://a.example");
+			CHECK_STR(l->origins[1], "http://b.example:8080");
+			CHECK(l->origins[2] == NULL);
+		}
+		CHECK(l->ping_interval == 0);
+		CHECK_STR(l->room, "lobby");
+		CHECK_STR(l->motd, "hi");
+		CHECK(!l->announce && l->max_line == 100 && l->max_queue == 2048);
+		CHECK(l->max_clients == 5 && l->idle_timeout == 60);
+		CHECK(l->rate == 1.5 && l->burst == 3 && l->flood_timeout == 9);
+		/* A listener keeps a deep copy across reloads. */
+		CHECK(listener_conf_copy(&copy, l) == 0);
+		CHECK(copy.origins != l->origins && copy.path != l->path);
+		if (copy.origins != NULL)
+			CHECK_STR(copy.origins[1], "http://b.example:8080");
+		listener_conf_clear(&copy);
+	}
+	config_free(cfg);
+	/* A list in ( ) works as well as an array in [ ]. */
+	cfg = parse(WS_LISTENER("origins = ( \"https://a.example\" );"));
+	if (cfg != NULL && cfg->listeners[0].origins != NULL)
+		CHECK_STR(cfg->listeners[0].origins[0], "https://a.example");
+	config_free(cfg);
+	cfg = parse("listeners = ( { name = \"w\"; protocol = \"websocket\"; "
+	    "bind = \"unix:/run/w.sock\"; mode = \"0660\"; } );\n");
+	config_free(cfg);
+
+	expect_error(WS_LISTENER("path = \"chat\";"),
+	    "t.conf:2: 'path' must be a URL path such as \"/chat\"");
+	expect_error(WS_LISTENER("path = \"/a b\";"),
+	    "t.conf:2: 'path' must be a URL path such as \"/chat\"");
+	expect_error(WS_LISTENER("www = 1;"), "t.conf:2: 'www' must be a string");
+	expect_error(WS_LISTENER("origins = \"https://a.example\";"),
+	    "t.conf:2: 'origins' must be a list of strings: [ \"...\", ... ]");
+	expect_error(WS_LISTENER("origins = [];"), "t.conf:2: 'origins' must not be empty");
+	expect_error(WS_LISTENER("origins = [ \"\" ];"),
+	    "t.conf:2: 'origins' must be a list of non-empty strings");
+	expect_error(WS_LISTENER("origins = ( \"a\",\n 1 );"),
+	    "t.conf:3: 'origins' must be a list of non-empty strings");
+	expect_error(WS_LISTENER("ping_interval = -1;"),
+	    "t.conf:2: 'ping_interval' must be between 0 and 31536000 seconds");
+	expect_error(WS_LISTENER("max_line = 4096; max_queue = 4096;"),
+	    "t.conf:2: 'max_line' (4096) must be less than 'max_queue' (4096)");
+	expect_error("listeners = ( { name = \"w\"; protocol = \"websocket\";\n"
+	    "bind = \"udp:127.0.0.1:1\"; } );\n",
+	    "t.conf:2: udp: binds are for echo listeners only");
+	/* websocket's own keys, on other protocols */
+	expect_listener_error("name = \"c\"; protocol = \"chat\"; bind = \"1.2.3.4:5\";\n"
+	    "path = \"/x\";\nwww = \"\";\norigins = [\"a\"];\nping_interval = 1;",
+	    "t.conf:5: 'path' applies only to websocket listeners\n"
+	    "t.conf:6: 'www' applies only to websocket listeners\n"
+	    "t.conf:7: 'origins' applies only to websocket listeners\n"
+	    "t.conf:8: 'ping_interval' applies only to websocket listeners");
+}
+
+static void test_metrics_keys(void)
+{
+	struct config *cfg;
+
+	cfg = parse("listeners = (\n"
+	    "  { name = \"m\"; protocol = \"metrics\"; bind = \"127.0.0.1:9100\";\n"
+	    "    max_queue = 65536; max_clients = 4; idle_timeout = 10; },\n"
+	    "  { name = \"m2\"; protocol = \"metrics\"; bind = \"unix:/run/m.sock\"; }\n"
+	    ");\n");
+	if (cfg != NULL) {
+		const struct listener_conf *l = &cfg->listeners[0];
+
+		CHECK(l->protocol == PROTO_METRICS);
+		CHECK(l->max_queue == 65536 && l->max_clients == 4);
+		CHECK(l->idle_timeout == 10);
+		CHECK(cfg->listeners[1].protocol == PROTO_METRICS);
+	}
+	config_free(cfg);
+	expect_listener_error("name = \"m\"; protocol = \"metrics\"; bind = \"1.2.3.4:5\";\n"
+	    "room = \"r\";\nmax_line = 10;\nrate = 1;\npath = \"/\";",
+	    "t.conf:5: 'room' applies only to chat and websocket listeners\n"
+	    "t.conf:6: 'max_line' applies only to chat and websocket listeners\n"
+	    "t.conf:7: 'rate' applies only to chat and websocket listeners\n"
+	    "t.conf:8: 'path' applies only to websocket listeners");
+	expect_listener_error("name = \"m\"; protocol = \"metrics\";\n"
+	    "bind = \"udp:1.2.3.4:5\";",
+	    "t.conf:5: udp: binds are for echo listeners only");
+}
+
+#define TLS_GROUP "tls = { cert = \"/c.pem\"; key = \"/k.pem\"; };"
+
+static void test_tls_keys(void)
+{
+#ifdef HAVE_TLS
+	struct config *cfg;
+	const struct listener_conf *l;
+
+	cfg = parse_listener("name = \"c\"; protocol = \"chat\"; bind = \"1.2.3.4:5\";\n"
+	    TLS_GROUP);
+	if (cfg != NULL) {
+		l = &cfg->listeners[0];
+		CHECK(l->tls != NULL);
+		if (l->tls != NULL) {
+			CHECK_STR(l->tls->cert, "/c.pem");
+			CHECK_STR(l->tls->key, "/k.pem");
+			CHECK(l->tls->ca == NULL && l->tls->ciphers == NULL &&
+			    l->tls->ciphersuites == NULL);
+			CHECK(l->tls->min_version == 12);
+			CHECK(l->tls->handshake_timeout == 10.0);
+			CHECK(l->tls->line == 3);
+		}
+	}
+	config_free(cfg);
+	cfg = parse("listeners = (\n"
+	    "  { name = \"e\"; protocol = \"echo\"; bind = \"1.2.3.4:5\";\n"
+	    "    tls = { cert = \"credential:cert\"; key = \"credential:key\";\n"
+	    "            ca = \"/ca.pem\"; min_version = \"1.3\";\n"
+	    "            ciphers = \"HIGH\"; ciphersuites = \"TLS_AES_256_GCM_SHA384\";\n"
+	    "            handshake_timeout = 2.5; }; },\n"
+	    "  { name = \"w\"; protocol = \"websocket\"; bind = \"1.2.3.4:6\"; " TLS_GROUP " },\n"
+	    "  { name = \"m\"; protocol = \"metrics\"; bind = \"unix:/m\"; " TLS_GROUP " }\n"
+	    ");\n");
+	if (cfg != NULL) {
+		struct listener_conf copy;
+
+		l = &cfg->listeners[0];
+		CHECK(l->tls != NULL);
+		if (l->tls != NULL) {
+			CHECK_STR(l->tls->cert, "credential:cert");
+			CHECK_STR(l->tls->ca, "/ca.pem");
+			CHECK(l->tls->min_version == 13);
+			CHECK_STR(l->tls->ciphers, "HIGH");
+			CHECK_STR(l->tls->ciphersuites, "TLS_AES_256_GCM_SHA384");
+			CHECK(l->tls->handshake_timeout == 2.5);
+			CHECK(l->tls->line == 3);
+		}
+		CHECK(cfg->listeners[1].tls != NULL && cfg->listeners[2].tls != NULL);
+		CHECK(listener_conf_copy(&copy, l) == 0);
+		CHECK(copy.tls != NULL && copy.tls != l->tls);
+		if (copy.tls != NULL)
+			CHECK_STR(copy.tls->ca, "/ca.pem");
+		listener_conf_clear(&copy);
+	}
+	config_free(cfg);
+
+	expect_listener_error("name = \"c\"; protocol = \"chat\"; bind = \"1.2.3.4:5\";\n"
+	    "tls = { ca = \"/ca.pem\"; };",
+	    "t.conf:5: 'tls' is missing 'cert'\nt.conf:5: 'tls' is missing 'key'");
+	expect_listener_error("name = \"c\"; protocol = \"chat\"; bind = \"1.2.3.4:5\";\n"
+	    "tls = { cert = \"/c\"; key = \"/k\";\n min_version = \"1.1\";\n"
+	    " handshake_timeout = 0; colour = 1; };",
+	    "t.conf:6: 'min_version' must be \"1.2\" or \"1.3\"\n"
+	    "t.conf:7: 'handshake_timeout' must be more than 0 seconds\n"
+	    "t.conf:7: unknown key 'colour'");
+	expect_listener_error("name = \"c\"; protocol = \"chat\"; bind = \"1.2.3.4:5\";\n"
+	    "tls = \"/c.pem\";", "t.conf:5: 'tls' must be a group: tls = { ... };");
+	expect_listener_error("name = \"c\"; protocol = \"chat\"; bind = \"1.2.3.4:5\";\n"
+	    "tls = { cert = \"\"; key = 1; };",
+	    "t.conf:5: 'cert' must not be empty\nt.conf:5: 'key' must be a string");
+	expect_listener_error("name = \"e\"; protocol = \"echo\"; bind = \"udp:1.2.3.4:5\";\n"
+	    TLS_GROUP, "t.conf:5: 'tls' does not apply to udp: binds");
+#else
+	expect_listener_error("name = \"c\"; protocol = \"chat\"; bind = \"1.2.3.4:5\";\n"
+	    TLS_GROUP, "t.conf:5: tls: this chatd was built without TLS support");
+	expect_listener_error("name = \"c\"; protocol = \"chat\"; bind = \"1.2.3.4:5\";\n"
+	    "tls = { };", "t.conf:5: tls: this chatd was built without TLS support");
+#endif
+}
+
+static void test_cluster_keys(void)
+{
+#ifdef HAVE_CLUSTER
+	struct config *cfg;
+	char host[256];
+
+	cfg = parse("cluster = { redis = \"127.0.0.1:6379\"; };\n" CHAT_LISTENER);
+	if (cfg != NULL) {
+		CHECK(cfg->cluster != NULL);
+		if (cfg->cluster != NULL) {
+			CHECK_STR(cfg->cluster->redis, "127.0.0.1:6379");
+			CHECK(gethostname(host, sizeof(host)) == 0);
+			host[sizeof(host) - 1] = '\0';
+			CHECK_STR(cfg->cluster->node, host);
+			CHECK_STR(cfg->cluster->prefix, "chatd");
+			CHECK(cfg->cluster->password == NULL);
+			CHECK(cfg->cluster->presence_ttl == 15.0);
+			CHECK(cfg->cluster->line == 1);
+		}
+	}
+	config_free(cfg);
+	cfg = parse("\ncluster = { redis = \"unix:/run/redis.sock\"; node = \"n-1.a:b\";\n"
+	    "  prefix = \"x_y\"; password = \"credential:redis\"; presence_ttl = 0.5; };\n"
+	    CHAT_LISTENER);
+	if (cfg != NULL && cfg->cluster != NULL) {
+		CHECK_STR(cfg->cluster->redis, "unix:/run/redis.sock");
+		CHECK_STR(cfg->cluster->node, "n-1.a:b");
+		CHECK_STR(cfg->cluster->prefix, "x_y");
+		CHECK_STR(cfg->cluster->password, "credential:redis");
+		CHECK(cfg->cluster->presence_ttl == 0.5);
+		CHECK(cfg->cluster->line == 2);
+	}
+	config_free(cfg);
+	cfg = parse("cluster = { redis = \"[::1]:6379\"; };\n" CHAT_LISTENER);
+	config_free(cfg);
+	cfg = parse("cluster = { redis = \"redis.internal:6380\"; };\n" CHAT_LISTENER);
+	config_free(cfg);
+
+	expect_error("cluster = { node = \"a\"; };\n" CHAT_LISTENER,
+	    "t.conf:1: 'cluster' is missing 'redis'");
+	expect_error("cluster = {\n redis = \"127.0.0.1\";\n prefix = \"a b\";\n"
+	    " presence_ttl = 0;\n node = \"\";\n port = 1; };\n" CHAT_LISTENER,
+	    "t.conf:2: 'redis' must be \"HOST:PORT\" or \"unix:PATH\"\n"
+	    "t.conf:3: invalid prefix \"a b\": use 1-64 characters of A-Z a-z 0-9 _ . : -\n"
+	    "t.conf:4: 'presence_ttl' must be more than 0 seconds\n"
+	    "t.conf:5: invalid node \"\": use 1-64 characters of A-Z a-z 0-9 _ . : -\n"
+	    "t.conf:6: unknown key 'port'");
+	{
+		static const char *const bad[] = {
+			"127.0.0.1:0", "127.0.0.1:65536", ":6379", "unix:",
+			"::1:6379", "a b:1", "host:x", "host:", "[::1:6379",
+		};
+		char text[512];
+		size_t i;
+
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			snprintf(text, sizeof(text), "cluster = { redis = \"%s\"; };\n"
+			    CHAT_LISTENER, bad[i]);
+			expect_error(text, "t.conf:1: 'redis' must be \"HOST:PORT\" "
+			    "or \"unix:PATH\"");
+		}
+	}
+	expect_error("cluster = \"127.0.0.1:6379\";\n" CHAT_LISTENER,
+	    "t.conf:1: 'cluster' must be a group: cluster = { ... };");
+#else
+	expect_error("\ncluster = { redis = \"127.0.0.1:6379\"; };\n" CHAT_LISTENER,
+	    "t.conf:2: cluster: this chatd was built without cluster support");
+#endif
 }
 
 /* ---- files ---------------------------------------------------------- */
@@ -977,6 +1312,11 @@ int main(void)
 	RUN(test_duplicates);
 	RUN(test_many_errors);
 	RUN(test_many_errors_truncated);
+	RUN(test_flood_keys);
+	RUN(test_websocket_keys);
+	RUN(test_metrics_keys);
+	RUN(test_tls_keys);
+	RUN(test_cluster_keys);
 	RUN(test_missing_file);
 	RUN(test_include);
 	RUN(test_text_after_include);
