@@ -15,8 +15,10 @@
  */
 #include "autoconfig.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,8 +268,8 @@ static void presence_add(struct cluster *cl, struct croom *r, const char *name, 
 	const char *argv[] = { "ZADD", r->zkey, score, key };
 	size_t lens[] = { 4, strlen(r->zkey), 0, kl };
 
-	lens[2] = (size_t)snprintf(score, sizeof(score), "%lld",
-	    (long long)(wall_ms() + cl->ttl_ms * 3 / 4));
+	lens[2] = (size_t)snprintf(score, sizeof(score), "%" PRId64,
+	    wall_ms() + cl->ttl_ms * 3 / 4);
 	send_quiet(cl, 4, argv, lens);
 }
 
@@ -315,7 +317,7 @@ static void publish_event(struct cluster *cl, struct croom *r, const struct clus
 	lens[1] = strlen(r->channel);
 	argv[2] = buf;
 	lens[2] = n;
-	if (rlink_command(cl->pub, published, (void *)(uintptr_t)n, 3, argv, lens) == 0) {
+	if (rlink_command(cl->pub, published, (void *)(uintptr_t)n, 3, argv, lens) == 0) { /* NOLINT(performance-no-int-to-ptr): the length rides as the reply's tag */
 		cl->st.published++;
 		cl->pending_bytes += n;
 	} else
@@ -452,13 +454,13 @@ static int relay_nick_claim(void *arg, const char *room, const char *oldname,
 	if (r == NULL || !rlink_is_up(cl->pub) || nl > 255)
 		return -1;
 	for (size_t i = 0; i < nl; i++)
-		lower[i] = (newname[i] >= 'A' && newname[i] <= 'Z') ? (char)(newname[i] + 32) : newname[i];
+		lower[i] = (char)tolower((unsigned char)newname[i]);
 	{
 		const char *argv[] = { "EVAL", claim_script, "1", r->zkey, now, exp,
 		    oldkey, newkey, lower };
 		size_t lens[] = { 4, sizeof(claim_script) - 1, 1, strlen(r->zkey),
-		    (size_t)snprintf(now, sizeof(now), "%lld", (long long)t),
-		    (size_t)snprintf(exp, sizeof(exp), "%lld", (long long)(t + cl->ttl_ms * 3 / 4)),
+		    (size_t)snprintf(now, sizeof(now), "%" PRId64, t),
+		    (size_t)snprintf(exp, sizeof(exp), "%" PRId64, t + cl->ttl_ms * 3 / 4),
 		    member_key(oldkey, cl->node, oldname, ol),
 		    member_key(newkey, cl->node, newname, nl), nl };
 
@@ -698,9 +700,9 @@ out:
 static void heartbeat_room(struct cluster *cl, struct croom *r, int64_t wall)
 {
 	char score[32], now[32], ttl[32];
-	size_t sl = (size_t)snprintf(score, sizeof(score), "%lld", (long long)(wall + cl->ttl_ms * 3 / 4));
-	size_t nl = (size_t)snprintf(now, sizeof(now), "%lld", (long long)wall);
-	size_t tl = (size_t)snprintf(ttl, sizeof(ttl), "%lld", (long long)(cl->ttl_ms * 4));
+	size_t sl = (size_t)snprintf(score, sizeof(score), "%" PRId64, wall + cl->ttl_ms * 3 / 4);
+	size_t nl = (size_t)snprintf(now, sizeof(now), "%" PRId64, wall);
+	size_t tl = (size_t)snprintf(ttl, sizeof(ttl), "%" PRId64, cl->ttl_ms * 4);
 	size_t zl = strlen(r->zkey), rl = strlen(r->name);
 	struct refresh *rf;
 

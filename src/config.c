@@ -360,7 +360,7 @@ void config_free(struct config *cfg)
 
 	if (cfg == NULL)
 		return;
-	for (i = 0; i < cfg->nlisteners; i++)
+	for (i = 0; cfg->listeners != NULL && i < cfg->nlisteners; i++)
 		listener_conf_clear(&cfg->listeners[i]);
 	free(cfg->listeners);
 	config_cluster_free(cfg->cluster);

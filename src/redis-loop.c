@@ -406,7 +406,7 @@ static void on_watch(struct selector *sel, void *arg)
 		why = "dropped";
 	} else if (l->state == RL_CONNECTING) {
 		if (now - l->connect_start < l->connect_timeout_ms) {
-			watch_arm(l, l->connect_timeout_ms - (now - l->connect_start));
+			watch_arm(l, (int)(l->connect_timeout_ms - (now - l->connect_start)));
 			return;
 		}
 		why = "connect timed out";
@@ -414,7 +414,7 @@ static void on_watch(struct selector *sel, void *arg)
 		if (l->pending == 0)
 			return;
 		if (now - l->progress < l->command_timeout_ms) {
-			watch_arm(l, l->command_timeout_ms - (now - l->progress));
+			watch_arm(l, (int)(l->command_timeout_ms - (now - l->progress)));
 			return;
 		}
 		why = "no reply in time";
