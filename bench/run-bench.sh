@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# run-bench.sh - chatd's benchmark: chatd, the bare-loop baseline and the
-# peers installed on this machine, interleaved over several rounds, server
+# run-bench.sh - chatd's benchmark: chatd, the bare-loop baselines (echo
+# and chat fan-out) and the peers installed on this machine, interleaved over several rounds, server
 # pinned to one CPU and the load generator to another; medians and ratios
 # into bench/RESULTS.md.
 #
@@ -17,7 +17,7 @@
 #   WARMUP=S        unmeasured seconds first (default 1; QUICK 0.3)
 #   CHAT_DURATION=S measured seconds of the chat runs, with and without
 #                   never-readers (default 10; QUICK 2)
-#   SKIP="a b"      servers to leave out: chatd baseline socat inetd
+#   SKIP="a b"      servers to leave out: chatd baseline fanout socat inetd
 #                   seed ncat
 #   PYTHON=python3  interpreter for the seed ports
 #   SERVER_CPU=1 CLIENT_CPU=0   the CPUs to pin to
@@ -38,8 +38,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 CHATD=${1:-./src/chatd}
 BENCH=${CHATD_BENCH:-./bench/chatd-bench}
 BASELINE=${BASELINE_ECHO:-./bench/baseline-echo}
+FANOUT=${BASELINE_FANOUT:-./bench/baseline-fanout}
 [ -x "$BENCH" ] || BENCH=$here/chatd-bench
 [ -x "$BASELINE" ] || BASELINE=$here/baseline-echo
+[ -x "$FANOUT" ] || FANOUT=$here/baseline-fanout
 QUICK=${QUICK:-0}
 SERVER_CPU=${SERVER_CPU:-1}
 CLIENT_CPU=${CLIENT_CPU:-0}
@@ -48,7 +50,7 @@ PYTHON=${PYTHON:-python3}
 
 die() { echo "run-bench: $*" >&2; exit 2; }
 
-for f in "$BENCH" "$BASELINE"; do
+for f in "$BENCH" "$BASELINE" "$FANOUT"; do
 	[ -x "$f" ] || die "$f not found: run 'make bench' first"
 done
 [ -x "$CHATD" ] || die "$CHATD not found: build chatd or pass its path"
@@ -57,6 +59,7 @@ command -v setsid >/dev/null || die "setsid (util-linux) is needed"
 case $CHATD in /*) ;; *) CHATD=$(pwd)/$CHATD ;; esac
 case $BENCH in /*) ;; *) BENCH=$(pwd)/$BENCH ;; esac
 case $BASELINE in /*) ;; *) BASELINE=$(pwd)/$BASELINE ;; esac
+case $FANOUT in /*) ;; *) FANOUT=$(pwd)/$FANOUT ;; esac
 
 if [ "$QUICK" = 1 ]; then
 	ROUNDS=${ROUNDS:-1}; DUR=${DURATION:-1}; WARM=${WARMUP:-0.3}
@@ -96,7 +99,7 @@ INETD=/usr/sbin/inetd
 have() {
 	case $SKIP in *" $1 "*) return 1 ;; esac
 	case $1 in
-	chatd|baseline) return 0 ;;
+	chatd|baseline|fanout) return 0 ;;
 	socat) command -v socat >/dev/null ;;
 	ncat) command -v ncat >/dev/null ;;
 	seed) [ -n "$PY" ] ;;
@@ -108,7 +111,7 @@ have() {
 }
 pick() { local s out=; for s in "$@"; do have "$s" && out="$out $s"; done; echo $out; }
 ECHO_SERVERS=$(pick chatd baseline socat inetd seed)
-CHAT_SERVERS=$(pick chatd seed ncat)
+CHAT_SERVERS=$(pick chatd fanout seed ncat)
 IDLE_SERVERS=$(pick chatd chatd-echo seed baseline)
 START_SERVERS=$(pick chatd baseline seed)
 have chatd && IDLE_SERVERS="chatd chatd-echo $(pick seed baseline)"
@@ -173,6 +176,7 @@ start_server() {
 		[ "$name" = chatd-echo ] && PORT=$p2
 		launch "$CHATD" -c "$tmp/chatd.conf" ;;
 	baseline) launch "$BASELINE" "$PORT" ;;
+	fanout) launch "$FANOUT" "$PORT" ;;
 	socat) launch socat "TCP-LISTEN:$PORT,bind=127.0.0.1,fork,reuseaddr,backlog=4096" PIPE ;;
 	inetd)
 		PORT=7
@@ -251,6 +255,8 @@ for round in $(seq 1 "$ROUNDS"); do
 		    --senders "$CHAT_N" --size 64 --duration "$CDUR" --warmup "$WARM" \
 		    --peer-format "$fmt" --server-pid "$SPID"
 		stop_server
+		# the ceiling is measured for throughput only
+		[ "$srv" = fanout ] && continue
 		step "$round" "chat$CHAT_N+${NR_K}nr" "$srv"
 		start_server "$srv" chat || continue
 		run "chatnr" "$srv" "$round" chat --port "$PORT" --clients "$CHAT_N" \
@@ -387,6 +393,9 @@ echo "  done when every client has it, then its sender sends the next); latency 
 echo "  send to delivery, from the timestamp inside each line; loss is exact per"
 echo "  (receiver, sender) pair.  ncat does not echo a line to its sender, so there"
 echo "  a line has one recipient fewer."
+echo "- fanout: the chat ceiling, \`bench/baseline-fanout\`: a bare epoll loop that reads"
+echo "  every complete line of one epoll batch into one shared buffer (in chatd's"
+echo "  \"ADDR:PORT: text\" format) and writes that buffer once to each client."
 echo "- never-readers: $NR_K more clients connect (with a 4 KiB receive buffer) and"
 echo "  never read; chatd's chat listener has max_queue = 1 MiB."
 echo "- idle: $IDLE_N connections from 8 source addresses (127.0.0.1-8), each proven"
@@ -424,11 +433,12 @@ done
 echo
 echo "## Chat, $CHAT_N clients all sending 64-byte lines, closed loop"
 echo
-echo "| server | ok | deliveries/s | range | p50 µs | p99 µs | p99.9 µs | loss | order | corrupt | misattributed | ÷ best peer | proc CPU c / s | busy c / s | server RSS kB |"
-echo "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|"
+echo "| server | ok | deliveries/s | range | p50 µs | p99 µs | p99.9 µs | loss | order | corrupt | misattributed | ÷ best peer | ÷ ceiling (fanout) | proc CPU c / s | busy c / s | server RSS kB |"
+echo "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|"
 best=-; best_name=; peers_p99=
+ceil=$(med chat fanout deliveries_per_s)
 for s in $CHAT_SERVERS; do
-	[ "$s" = chatd ] && continue
+	case $s in chatd|fanout) continue ;; esac
 	d=$(med chat "$s" deliveries_per_s)
 	if [ "$d" != - ] && { [ "$best" = - ] || le "$best" "$d"; }; then best=$d; best_name=$s; fi
 	peers_p99="$peers_p99 $(med chat "$s" lat_p99_us)"
@@ -439,7 +449,8 @@ for s in $CHAT_SERVERS; do
 	    "$(num "$(med chat "$s" lat_p50_us)" 1) | $(num "$(med chat "$s" lat_p99_us)" 1) |" \
 	    "$(num "$(med chat "$s" lat_p999_us)" 1) | $(maxv chat "$s" loss) |" \
 	    "$(maxv chat "$s" order_violations) | $(maxv chat "$s" corrupt_lines) |" \
-	    "$(maxv chat "$s" misattributed) | $(ratio "$d" "$best") | $(pcpu chat "$s") |" \
+	    "$(maxv chat "$s" misattributed) | $(ratio "$d" "$best") | $(ratio "$d" "$ceil") |" \
+	    "$(pcpu chat "$s") |" \
 	    "$(busy chat "$s") |" \
 	    "$(num "$(med chat "$s" server_rss_kb)") |"
 done
@@ -451,6 +462,7 @@ echo
 echo "| server | ok | deliveries/s | ÷ same server without never-readers | p99 µs | loss | never-readers disconnected | first / last disconnect s | bytes they had at the end | server RSS / peak kB |"
 echo "|---|---|---:|---:|---:|---:|---|---|---:|---|"
 for s in $CHAT_SERVERS; do
+	[ "$s" = fanout ] && continue
 	d=$(med chatnr "$s" deliveries_per_s)
 	echo "| $s | $(okcount chatnr "$s") | $(num "$d") | $(ratio "$d" "$(med chat "$s" deliveries_per_s)") |" \
 	    "$(num "$(med chatnr "$s" lat_p99_us)" 1) | $(maxv chatnr "$s" loss) |" \
@@ -481,7 +493,7 @@ for s in $START_SERVERS; do
 	    "$(num "$(med startup "$s" stop_ms)" 2) |"
 done
 echo
-echo "## Targets (issue 3)"
+echo "## Targets (issues 3 and 10)"
 echo
 if have chatd; then
 	c_m=$(med "$e" chatd msgs_per_s); c_p99=$(med "$e" chatd rtt_p99_us)
@@ -507,6 +519,10 @@ if have chatd; then
 			for p in $peers_p99; do printf ' %s' "$(num "$p" 1)"; done) µs — $(verdict $ok)"
 	else
 		echo "- chat $CHAT_N against peers: no peer ran"
+	fi
+	if [ "$ceil" != - ]; then
+		echo "- chat $CHAT_N: deliveries/s ≥ 0.95 × the fan-out ceiling (issue 10): $(ratio "$c_d" "$ceil") ×" \
+		    "— $(verdict le "$(awk -v b="$ceil" 'BEGIN{print 0.95*b}')" "$c_d")"
 	fi
 	c_nr=$(med chatnr chatd deliveries_per_s)
 	echo "- never-readers: others' deliveries/s fall ≤ 10 %: $(ratio "$c_nr" "$c_d") ×" \
