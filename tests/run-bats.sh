@@ -1,10 +1,15 @@
 #!/bin/sh
 # run-bats.sh - runs the bats integration suite against the built daemon.
-# `make check` exports CHATD_BIN, CHATD_SRCDIR, CHATD_BUILDDIR, PYTHON3 and
-# BATS; by hand, run it from the build directory:
+# `make check` exports CHATD_BIN, CHATD_SRCDIR and CHATD_BUILDDIR; by hand,
+# run it from the build directory:
 #   tests/run-bats.sh [BATS-OPTION...] [FILE.bats...]
 # Works from a VPATH build (read-only srcdir): bats writes only below
 # $BATS_TMPDIR / $TMPDIR.
+#
+# bats, its helper libraries and python3 are looked up now, when the tests
+# run, not when configure ran: installing bats after ./configure (as the
+# README's second command does) is enough.  When one is missing this is a
+# hard error (99), never a skip: a suite that does not run has not passed.
 
 srcdir=${CHATD_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 : "${CHATD_BUILDDIR:=$(pwd)}"
@@ -18,6 +23,23 @@ case $CHATD_BIN in
 esac
 if [ ! -x "$CHATD_BIN" ]; then
 	echo "run-bats.sh: $CHATD_BIN is not an executable; build it first" >&2
+	exit 99
+fi
+missing=
+command -v "$BATS" >/dev/null 2>&1 || missing="$missing bats"
+command -v "$PYTHON3" >/dev/null 2>&1 || missing="$missing python3"
+# bats_load_library looks in $BATS_LIB_PATH, by default these two.
+found_lib() {
+	for d in $(printf '%s' "${BATS_LIB_PATH:-/usr/lib/bats:/usr/local/lib/bats}" | tr : ' '); do
+		[ -d "$d/$1" ] && return 0
+	done
+	return 1
+}
+found_lib bats-support || missing="$missing bats-support"
+found_lib bats-assert || missing="$missing bats-assert"
+if [ -n "$missing" ]; then
+	echo "run-bats.sh: the bats suite cannot run, missing:$missing" >&2
+	echo "run-bats.sh: install them (Debian: apt-get install bats bats-support bats-assert python3) and run make check again" >&2
 	exit 99
 fi
 CHATD_SRCDIR=$srcdir
