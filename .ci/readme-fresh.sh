@@ -118,7 +118,7 @@ chmod 755 "$work/inside.sh"
 printf '%s\n%s\n' "$cmd1" "$cmd2" >"$work/cmds"
 
 echo "$me: running the README's commands in a fresh Debian 12 ($root)"
-systemd-nspawn -q --register=no --ephemeral -D "$root" --pipe \
+systemd-nspawn -q --register=no --keep-unit --ephemeral -D "$root" --pipe \
 	--bind="$work/chatd:/root/chatd" --bind-ro="$work/inside.sh:/root/inside.sh" \
 	--bind-ro="$work/cmds:/root/cmds" --setenv=DEBIAN_FRONTEND=noninteractive \
 	/root/inside.sh
