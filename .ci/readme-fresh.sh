@@ -14,8 +14,9 @@
 # Needs root, debootstrap and systemd-container on the host; the container
 # shares the host's network (apt reaches the mirror; ports 1234 and 9001
 # must be free).  The debootstrapped tree is cached under
-# $CHATD_NSPAWN_CACHE (default /var/cache/chatd-nspawn); every run works on
-# an ephemeral copy of it.
+# $CHATD_NEWCOMER_CACHE (default /var/cache/chatd-newcomer, not the
+# journey's cache: journey.sh removes stale ephemeral copies there); every
+# run works on an ephemeral copy of it.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 me=readme-fresh.sh
@@ -41,14 +42,14 @@ mirror=$(sed -n 's/^URIs:[[:space:]]*\([^[:space:]]*debian\/*\)$/\1/p' \
 [ -n "$mirror" ] || mirror=$(awk '$1 == "deb" && $2 ~ /debian\/?$/ { print $2; exit }' \
     /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null)
 [ -n "$mirror" ] || mirror=http://deb.debian.org/debian
-cache=${CHATD_NSPAWN_CACHE:-/var/cache/chatd-nspawn}
-root=$cache/newcomer-bookworm-$(printf '%s\n' v1 "$mirror" | sha256sum | cut -c1-12)
+cache=${CHATD_NEWCOMER_CACHE:-/var/cache/chatd-newcomer}
+root=$cache/bookworm-$(printf '%s\n' v1 "$mirror" | sha256sum | cut -c1-12)
 mkdir -p "$cache"
 if [ ! -e "$root.ok" ]; then
 	rm -rf "$root.tmp"
 	t0=$SECONDS
-	timeout 900 debootstrap bookworm "$root.tmp" "$mirror" >"$cache/newcomer-debootstrap.log" 2>&1 ||
-		{ tail -n 20 "$cache/newcomer-debootstrap.log" >&2; die "debootstrap failed"; }
+	timeout 900 debootstrap bookworm "$root.tmp" "$mirror" >"$cache/debootstrap.log" 2>&1 ||
+		{ tail -n 20 "$cache/debootstrap.log" >&2; die "debootstrap failed"; }
 	rm -rf "$root"; mv "$root.tmp" "$root"; touch "$root.ok"
 	echo "$me: debootstrap took $((SECONDS - t0)) s"
 fi
