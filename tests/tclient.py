@@ -19,8 +19,13 @@ part of the match).  Clients read in the background unless paused.
   name NAME [VAR]             VAR (default NAME) := local address as HOST:PORT
   send NAME TEXT (adds LF)    sendraw NAME BYTES   echo_check NAME BYTES
   flood NAME COUNT PREFIX     lines PREFIX0 .. PREFIX<COUNT-1>, paced by the echo
-  expect NAME REGEX           expect_seq NAME COUNT REGEX (REGEX0 .. REGEX<COUNT-1>)
+  blast NAME COUNT PREFIX     the same lines at once, as fast as the peer takes them
+  expect NAME REGEX           expect_within NAME MS REGEX (MS at most, progress or not)
+  expect_seq NAME [FROM..]COUNT REGEX   REGEX<FROM> .. REGEX<COUNT-1>, in order;
+                              remembered allowed lines (see allow) are taken first
   allow NAME REGEX            expects skip (and remember) such lines
+  seen_max NAME N             at most N such lines are remembered (an overtaking check)
+  time_limit MS               every later step must end within MS from here (0: off)
   expect_seen NAME REGEX      a remembered allowed line, else the next line
   expect_bytes NAME BYTES     expect_eof NAME (nothing first)   expect_closed NAME
   quiet NAME MS               pause NAME   resume NAME   shut NAME   reset NAME   close NAME
@@ -35,6 +40,7 @@ TIMEOUT = 5.0
 BLOCK = bytes(range(256)) * 1024        # `fill` pattern: byte i is i % 256
 LINGER0 = struct.pack('ii', 1, 0)       # SO_LINGER on, 0 s: close sends RST
 VARS, CLIENTS, LAST_ERROR = {}, {}, None
+LIMIT = None                            # time_limit: absolute deadline, or None
 
 class Fail(Exception):
     pass
@@ -136,7 +142,9 @@ def wait_for(c, done, what):
         if c.eof or time.monotonic() >= deadline:
             raise Fail(f"client {c.name}: {'connection closed' if c.eof else 'timed out'} "
                        f"waiting for {what}" + c.context())
-        pump(deadline)
+        if LIMIT is not None and time.monotonic() >= LIMIT:
+            raise Fail(f"client {c.name}: time limit passed waiting for {what}" + c.context())
+        pump(min(deadline, LIMIT or deadline))
 
 def read_line(c, what, peek=False):
     wait_for(c, lambda: c.buf.find(b'\n', c.pos) >= 0, what)
@@ -237,11 +245,31 @@ def cmd_flood(c, arg, window=256):
         send(c, b''.join(lines[i:i + 64]))
         i, deadline = i + 64, time.monotonic() + TIMEOUT
 
+def cmd_blast(c, arg):
+    """Sends the lines without waiting for anything back (c keeps reading)."""
+    count, prefix = int(arg.split(' ', 1)[0]), subst(arg.split(' ', 1)[1])
+    send(c, b''.join(f'{prefix}{i}\n'.encode('utf-8') for i in range(count)))
+
+def cmd_expect_within(c, arg):
+    """expect, but the line must come within MS milliseconds."""
+    ms, rx_text = arg.split(' ', 1)
+    t0 = time.monotonic()
+    expect_line(c, compile_re(rx_text), f"a line matching {rx_text!r}")
+    took = (time.monotonic() - t0) * 1000
+    if took > int(ms):
+        raise Fail(f"client {c.name}: {rx_text!r} came after {took:.0f} ms, "
+                   f"not within {ms} ms" + c.context())
+
 def cmd_expect_seq(c, arg):
     count, rx_text = arg.split(' ', 1)
+    first, _, count = count.rpartition('..')
     rx = compile_re(f'(?:{rx_text})([0-9]+)')
-    for i in range(int(count)):
-        got = expect_line(c, rx, f"line {i} of {count}: {rx_text!r} and {i}").groups()[-1]
+    for i in range(int(first or 0), int(count)):
+        if (hit := next((s for s in c.seen if rx.fullmatch(s)), None)) is not None:
+            c.seen.remove(hit)
+            got = rx.fullmatch(hit).groups()[-1]
+        else:
+            got = expect_line(c, rx, f"line {i} of {count}: {rx_text!r} and {i}").groups()[-1]
         if int(got) != i:
             raise Fail(f"client {c.name}: expected line {i} of {count}, got number {got}"
                        + c.context())
@@ -296,6 +324,15 @@ def cmd_expect_fill(c):
     n, c.filled, c.reading = c.filled, 0, True
     cmd_expect_bytes(c, (BLOCK * (n // len(BLOCK) + 1))[:n])
 
+def cmd_seen_max(c, n):
+    if len(c.seen) > int(n):
+        raise Fail(f"client {c.name}: {len(c.seen)} allowed lines came first, "
+                   f"more than {n}" + c.context())
+
+def cmd_time_limit(ms):
+    global LIMIT
+    LIMIT = time.monotonic() + int(ms) / 1000 if int(ms) else None
+
 def cmd_exec(command):
     r = subprocess.run(subst(command), shell=True, timeout=TIMEOUT, capture_output=True, text=True)
     if r.returncode:
@@ -309,11 +346,14 @@ CLIENT_CMDS = {
     'send': lambda c, a: send(c, subst(a).encode('utf-8') + b'\n'),
     'sendraw': lambda c, a: send(c, bytespec(a)),
     'flood': cmd_flood,
+    'blast': cmd_blast,
+    'expect_within': cmd_expect_within,
     'echo_check': lambda c, a: (send(c, bytespec(a)), cmd_expect_bytes(c, bytespec(a))),
     'expect': lambda c, a: expect_line(c, compile_re(a), f"a line matching {a!r}"),
     'expect_seq': cmd_expect_seq,
     'allow': lambda c, a: c.allow.append(compile_re(a)),
     'expect_seen': cmd_expect_seen,
+    'seen_max': cmd_seen_max,
     'expect_bytes': lambda c, a: cmd_expect_bytes(c, bytespec(a)),
     'expect_eof': lambda c, a: cmd_wait_eof(c, False),
     'expect_closed': lambda c, a: cmd_wait_eof(c, True),
@@ -335,6 +375,7 @@ OTHER_CMDS = {
                                        f"{n} still accepts connections"),
     'udp': cmd_udp,
     'sleep': lambda n, a: cmd_sleep(n),
+    'time_limit': lambda n, a: cmd_time_limit(n),
     'kill': lambda n, a: os.kill(int(subst(a)),
                                  signal.Signals['SIG' + n.upper().removeprefix('SIG')]),
     'exec': lambda n, a: cmd_exec(f'{n} {a}'),
