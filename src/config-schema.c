@@ -294,7 +294,41 @@ static void tls_conf_free(struct tls_conf *t)
 	free(t->ca);
 	free(t->ciphers);
 	free(t->ciphersuites);
+	free(t->file);
 	free(t);
+}
+
+/* A relative cert, key or ca path is relative to the directory of the
+ * file that names it (and that one to the working directory at start):
+ * made absolute now, since -d changes directory before the files are
+ * read and a reload reads them again.  credential:NAME stays as it is. */
+static int absolute_tls_path(char **path, const char *file)
+{
+	char cwd[PATH_MAX], *abs;
+	const char *slash;
+	int dirlen = 0;
+	size_t n;
+
+	if (*path == NULL || (*path)[0] == '/' || strncmp(*path, "credential:", 11) == 0)
+		return 0;
+	cwd[0] = '\0';
+	slash = file != NULL ? strrchr(file, '/') : NULL;
+	if (slash != NULL)
+		dirlen = (int)(slash - file);
+	if ((slash == NULL || file[0] != '/') && getcwd(cwd, sizeof(cwd)) == NULL)
+		return -1;
+	n = strlen(cwd) + (size_t)dirlen + strlen(*path) + 3;
+	if ((abs = malloc(n)) == NULL)
+		return -1;
+	if (slash != NULL && file[0] == '/')
+		snprintf(abs, n, "%.*s/%s", dirlen, file, *path);
+	else if (slash != NULL)
+		snprintf(abs, n, "%s/%.*s/%s", cwd, dirlen, file, *path);
+	else
+		snprintf(abs, n, "%s/%s", cwd, *path);
+	free(*path);
+	*path = abs;
+	return 0;
 }
 
 static int tls_group(struct ctx *c, const config_setting_t *g,
@@ -314,8 +348,16 @@ static int tls_group(struct ctx *c, const config_setting_t *g,
 	}
 	where(c, g, &file, &line);
 	t->line = (int)line;
+	if (file != NULL && (t->file = strdup(file)) == NULL) {
+		tls_conf_free(t);
+		return fail(c, g, "out of memory");
+	}
 	errors = require_all(c, tls_keys, g, "tls");
 	errors += schema_apply(c, tls_keys, g, PROTO_ALL, t);
+	if (absolute_tls_path(&t->cert, t->file) == -1 ||
+	    absolute_tls_path(&t->key, t->file) == -1 ||
+	    absolute_tls_path(&t->ca, t->file) == -1)
+		errors += fail(c, g, "tls: cannot make the paths absolute") < 0;
 	tls_conf_free(l->tls);
 	l->tls = t;		/* freed with the listener, even after errors */
 	return errors > 0 ? -1 : 0;

@@ -428,12 +428,13 @@ int listener_conf_copy(struct listener_conf *dst, const struct listener_conf *sr
 			goto fail;
 		dst->tls = t;
 		*t = *src->tls;
-		t->cert = t->key = t->ca = t->ciphers = t->ciphersuites = NULL;
+		t->cert = t->key = t->ca = t->ciphers = t->ciphersuites = t->file = NULL;
 		if (dup_into(&t->cert, src->tls->cert) == -1 ||
 		    dup_into(&t->key, src->tls->key) == -1 ||
 		    dup_into(&t->ca, src->tls->ca) == -1 ||
 		    dup_into(&t->ciphers, src->tls->ciphers) == -1 ||
-		    dup_into(&t->ciphersuites, src->tls->ciphersuites) == -1)
+		    dup_into(&t->ciphersuites, src->tls->ciphersuites) == -1 ||
+		    dup_into(&t->file, src->tls->file) == -1)
 			goto fail;
 	}
 	return 0;
@@ -461,6 +462,7 @@ void listener_conf_clear(struct listener_conf *c)
 		free(c->tls->ca);
 		free(c->tls->ciphers);
 		free(c->tls->ciphersuites);
+		free(c->tls->file);
 		free(c->tls);
 	}
 	memset(c, 0, sizeof(*c));

@@ -17,15 +17,18 @@
 enum protocol { PROTO_CHAT, PROTO_ECHO, PROTO_WEBSOCKET, PROTO_METRICS, PROTO_COUNT };
 
 /* A listener's tls group (SPEC 15); NULL in listener_conf: plaintext.
- * Paths are as written ("credential:NAME" resolved by tls-ctx.c). */
+ * Paths are as written: "credential:NAME" and relative paths are
+ * resolved by tls.c (against $CREDENTIALS_DIRECTORY and the directory of
+ * file). */
 struct tls_conf {
 	char *cert;
 	char *key;
 	char *ca;		/* NULL: no client certificates */
 	int min_version;	/* 12 or 13 */
-	char *ciphers;		/* NULL: OpenSSL's default */
+	char *ciphers;		/* NULL: chatd's default (tls.c) */
 	char *ciphersuites;	/* NULL: OpenSSL's default */
 	double handshake_timeout;	/* seconds, default 10 */
+	char *file;		/* the config file holding the tls group */
 	int line;		/* of the tls group, for messages */
 };
 

@@ -185,8 +185,12 @@ static void handshake_step(struct conn *c)
 	}
 	touch(c);
 	c->ep->proto->open(c);
-	if (!(c->flags & CONN_CLOSED))
-		update_interest(c);
+	if (c->flags & CONN_CLOSED)
+		return;
+	update_interest(c);
+	/* Data that came with the handshake's last flight is already read. */
+	if (!(c->flags & CONN_HELD) && transport_has_bytes(c))
+		add_wake(c, selector_now(c->ep->pool->sel));
 }
 
 /* ---- output -------------------------------------------------------- */
@@ -323,7 +327,14 @@ static void start_linger(struct conn *c)
 {
 	if (c->flags & CONN_LINGER)
 		return;
-	if (c->flags & CONN_READ_EOF || c->tr_ops->shutdown(c) == -1) {
+	if (c->flags & CONN_READ_EOF) {
+		/* Nothing to wait for; TLS still says goodbye (close_notify),
+		 * or its client sees a truncated stream. */
+		(void)c->tr_ops->shutdown(c);
+		conn_close(c, CLOSE_CLIENT, c->close_reason);
+		return;
+	}
+	if (c->tr_ops->shutdown(c) == -1) {
 		conn_close(c, CLOSE_CLIENT, c->close_reason);
 		return;
 	}
@@ -350,8 +361,12 @@ static int conn_flush(struct conn *c)
 	if ((c->flags & CONN_CLOSING) && n > 0)
 		touch(c);
 	/* Flow control: resume reading once half the backlog is gone. */
-	if ((c->flags & CONN_PAUSED) && conn_pending(c) <= conf_of(c)->max_queue / 2)
+	if ((c->flags & CONN_PAUSED) && conn_pending(c) <= conf_of(c)->max_queue / 2) {
 		c->flags &= ~CONN_PAUSED;
+		/* What the transport holds will not wake the selector. */
+		if (!(c->flags & CONN_HELD) && transport_has_bytes(c))
+			add_wake(c, selector_now(c->ep->pool->sel));
+	}
 	if (conn_pending(c) == 0 && (c->flags & CONN_CLOSING)) {
 		start_linger(c);
 		return (c->flags & CONN_CLOSED) ? -1 : 0;

@@ -28,6 +28,9 @@
 #include "privdrop.h"
 #include "selector.h"
 #include "server.h"
+#ifdef HAVE_TLS
+#include "tls.h"
+#endif
 
 /* Exit statuses, as sysexits(3) numbers them (not every libc has it). */
 #define EXIT_CLEAN 0		/* EX_OK */
@@ -87,6 +90,11 @@ static void version(void)
 	printf("cluster: %s\n", cluster_library_version());
 #else
 	printf("cluster: no\n");
+#endif
+#ifdef HAVE_TLS
+	printf("tls: %s\n", tls_library_version());
+#else
+	printf("tls: no\n");
 #endif
 	printf("config: %s\n", DEFAULT_CONFIG);
 }
@@ -374,6 +382,13 @@ int main(int argc, char **argv)
 	cfg = load_config(&o, err, sizeof(err));
 	if (cfg == NULL) {
 		fprintf(stderr, "%s\n", err);
+		return EXIT_CONFIG_ERROR;
+	}
+	/* A certificate that does not load is a config error, found before
+	 * anything is bound (and by -t). */
+	if (server_check_tls(cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s\n", err);
+		config_free(cfg);
 		return EXIT_CONFIG_ERROR;
 	}
 	if (o.test_only) {

@@ -8,6 +8,7 @@
 #include "autoconfig.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
@@ -116,6 +117,40 @@ static struct tls_ctx *prepare_tls(const struct listener_conf *lc, bool *failed)
 	*failed = true;
 	return NULL;
 #endif
+}
+
+int server_check_tls(const struct config *cfg, char *err, size_t errlen)
+{
+	size_t used = 0;
+	int bad = 0;
+
+	if (errlen > 0)
+		err[0] = '\0';
+	for (size_t i = 0; i < cfg->nlisteners; i++) {
+		const struct listener_conf *lc = &cfg->listeners[i];
+#ifdef HAVE_TLS
+		char one[1024];
+		struct tls_ctx *t;
+		int n;
+
+		if (lc->tls == NULL)
+			continue;
+		t = tls_ctx_new(lc->tls, lc->name, one, sizeof(one));
+		if (t != NULL) {
+			tls_ctx_free(t);
+			continue;
+		}
+		bad = -1;
+		n = snprintf(err + used, errlen - used, "%s%s", used > 0 ? "\n" : "", one);
+		if (n > 0 && (size_t)n < errlen - used)
+			used += (size_t)n;
+#else
+		(void)lc;
+		(void)used;
+		(void)err;
+#endif
+	}
+	return bad;
 }
 
 static void drop_tls(struct tls_ctx *t)

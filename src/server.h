@@ -43,6 +43,10 @@ void server_free(struct server *);
  * cfg on success; returns -1 (cfg still the caller's) after logging. */
 int server_apply_config(struct server *, struct config *cfg);
 void server_log_stats(struct server *);
+/* Loads every listener's certificate and key as a start or reload
+ * would (chatd -t).  Returns -1 with one "FILE:LINE: ..." line per
+ * failing listener in err. */
+int server_check_tls(const struct config *cfg, char *err, size_t errlen);
 /* Gives the unix sockets chatd created to the user it drops to. */
 void server_chown_sockets(struct server *, uid_t uid, gid_t gid);
 
