@@ -273,6 +273,11 @@ void tls_ctx_free(struct tls_ctx *t)
 	free(t);
 }
 
+void *tls_ctx_ssl_ctx(struct tls_ctx *t)
+{
+	return t->ctx;
+}
+
 const char *tls_library_version(void)
 {
 	return OpenSSL_version(OPENSSL_VERSION);

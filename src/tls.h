@@ -31,6 +31,10 @@ void tls_ctx_free(struct tls_ctx *);
  * handshake in the loop).  Returns -1 when out of memory. */
 int tls_conn_attach(struct conn *c, struct tls_ctx *ctx);
 
+/* The SSL_CTX behind ctx (for the fuzz target; chatd itself needs no
+ * OpenSSL type outside tls.c). */
+void *tls_ctx_ssl_ctx(struct tls_ctx *ctx);
+
 /* "OpenSSL 3.0.22 1 Jul 2025", for chatd -V. */
 const char *tls_library_version(void);
 
