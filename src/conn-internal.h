@@ -32,5 +32,9 @@ void conn_read(struct conn *);
 void arm_sweep(struct conn_pool *);
 /* Puts c on the wake list, due at time at (ms). */
 void add_wake(struct conn *, int64_t at);
+/* The transport holds decoded bytes the selector will not report: gives
+ * c a turn at once, unless it is closed or held (the hold's wake-up
+ * reads them). */
+void wake_for_transport(struct conn *);
 
 #endif

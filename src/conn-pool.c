@@ -144,6 +144,12 @@ void add_wake(struct conn *c, int64_t at)
 	arm_wake(c->ep->pool, at);
 }
 
+void wake_for_transport(struct conn *c)
+{
+	if (!(c->flags & (CONN_CLOSED | CONN_HELD)) && transport_has_bytes(c))
+		add_wake(c, selector_now(c->ep->pool->sel));
+}
+
 void conn_hold_input(struct conn *c, int64_t after_ms)
 {
 	if (c->flags & CONN_CLOSED)

@@ -189,8 +189,7 @@ static void handshake_step(struct conn *c)
 		return;
 	update_interest(c);
 	/* Data that came with the handshake's last flight is already read. */
-	if (!(c->flags & CONN_HELD) && transport_has_bytes(c))
-		add_wake(c, selector_now(c->ep->pool->sel));
+	wake_for_transport(c);
 }
 
 /* ---- output -------------------------------------------------------- */
@@ -363,9 +362,7 @@ static int conn_flush(struct conn *c)
 	/* Flow control: resume reading once half the backlog is gone. */
 	if ((c->flags & CONN_PAUSED) && conn_pending(c) <= conf_of(c)->max_queue / 2) {
 		c->flags &= ~CONN_PAUSED;
-		/* What the transport holds will not wake the selector. */
-		if (!(c->flags & CONN_HELD) && transport_has_bytes(c))
-			add_wake(c, selector_now(c->ep->pool->sel));
+		wake_for_transport(c);	/* it may hold input already */
 	}
 	if (conn_pending(c) == 0 && (c->flags & CONN_CLOSING)) {
 		start_linger(c);
@@ -434,8 +431,7 @@ void conn_read(struct conn *c)
 	c->ep->stats.bytes_in += (uint64_t)n;
 	touch(c);
 	c->ep->proto->input(c, scratch, (size_t)n);
-	if (!(c->flags & (CONN_CLOSED | CONN_HELD)) && transport_has_bytes(c))
-		add_wake(c, selector_now(c->ep->pool->sel));
+	wake_for_transport(c);
 }
 
 static void conn_io(struct selector *sel, int fd, int events, void *arg)

@@ -121,14 +121,14 @@ static struct tls_ctx *prepare_tls(const struct listener_conf *lc, bool *failed)
 
 int server_check_tls(const struct config *cfg, char *err, size_t errlen)
 {
+	if (errlen > 0)
+		err[0] = '\0';
+#ifdef HAVE_TLS
 	size_t used = 0;
 	int bad = 0;
 
-	if (errlen > 0)
-		err[0] = '\0';
 	for (size_t i = 0; i < cfg->nlisteners; i++) {
 		const struct listener_conf *lc = &cfg->listeners[i];
-#ifdef HAVE_TLS
 		char one[1024];
 		struct tls_ctx *t;
 		int n;
@@ -144,13 +144,13 @@ int server_check_tls(const struct config *cfg, char *err, size_t errlen)
 		n = snprintf(err + used, errlen - used, "%s%s", used > 0 ? "\n" : "", one);
 		if (n > 0 && (size_t)n < errlen - used)
 			used += (size_t)n;
-#else
-		(void)lc;
-		(void)used;
-		(void)err;
-#endif
 	}
 	return bad;
+#else
+	/* Without TLS a tls group is already a config error. */
+	(void)cfg;
+	return 0;
+#endif
 }
 
 static void drop_tls(struct tls_ctx *t)

@@ -82,6 +82,25 @@ start_tls() {
   { name = \"plain\"; protocol = \"$1\"; bind = \"$PLAIN\"; ${3:-} } );"
 }
 
+# start_live_tls PROTOCOL: a TLS listener "tls" on $TLS whose certificate
+# and key are copies in $LIVE, for tests that renew or break them.
+start_live_tls() {
+	LIVE=$BATS_TEST_TMPDIR/live
+	mkdir -p "$LIVE"
+	cp "$CERTS/server.pem" "$CERTS/server.key" "$LIVE/"
+	start_chatd "listeners = ( { name = \"tls\"; protocol = \"$1\"; bind = \"$TLS\";
+  tls = { cert = \"$LIVE/server.pem\"; key = \"$LIVE/server.key\"; }; } );"
+}
+
+# wait_file PATH WHAT: polls until PATH exists (a client script's marker).
+wait_file() {
+	local start=$SECONDS
+	until [[ -e $1 ]]; do
+		((SECONDS - start < CLIENT_TIMEOUT)) || fail "$2"
+		sleep 0.02
+	done
+}
+
 # bridge LISTEN [TLS-SIDE-OPTIONS [LISTEN-SIDE-OPTIONS]]: a one-connection
 # socat from plaintext on LISTEN to TLS on $TLS (verifying chatd's
 # certificate), so tclient can script a TLS client.  Returns once it
@@ -281,11 +300,7 @@ allow p .*
 expect p alice: bye now
 EOF
 	local tc=$!
-	local start=$SECONDS
-	until [[ -e $BATS_TEST_TMPDIR/ready ]]; do
-		((SECONDS - start < CLIENT_TIMEOUT)) || fail "scripted clients not ready"
-		sleep 0.02
-	done
+	wait_file "$BATS_TEST_TMPDIR/ready" "scripted clients not ready"
 	converse 'alice' 'hello from s_client\n/who\n' "${S_CLIENT[@]}" -quiet -no_ign_eof
 	run "$TIMEOUT_CMD" 10 ncat --ssl 127.0.0.1 "$TLSPORT" <<<"hello from ncat"
 	assert_success
@@ -384,11 +399,8 @@ EOF
 
 @test "reload with a renewed certificate: new clients see the new serial, established ones stay" {
 	require_tls
-	local dir=$BATS_TEST_TMPDIR/live
-	mkdir -p "$dir"
-	cp "$CERTS/server.pem" "$CERTS/server.key" "$dir/"
-	start_chatd "listeners = ( { name = \"tls\"; protocol = \"chat\"; bind = \"$TLS\";
-  tls = { cert = \"$dir/server.pem\"; key = \"$dir/server.key\"; }; } );"
+	start_live_tls chat
+	local dir=$LIVE
 	local old new
 	old=$(serial_of_server)
 	[[ $old == serial=* ]] || fail "no serial from the server: $old"
@@ -404,11 +416,8 @@ expect a after: across the reload
 send a still here
 expect a before: still here
 EOF
-	local tc=$! start=$SECONDS
-	until [[ -e $BATS_TEST_TMPDIR/joined ]]; do
-		((SECONDS - start < CLIENT_TIMEOUT)) || fail "first client not ready"
-		sleep 0.02
-	done
+	local tc=$!
+	wait_file "$BATS_TEST_TMPDIR/joined" "first client not ready"
 	mkcert "$dir/renewed" "$CERTS/ca" serverAuth "/CN=127.0.0.1"
 	mv "$dir/renewed.key" "$dir/server.key"
 	mv "$dir/renewed.pem" "$dir/server.pem"
@@ -430,11 +439,8 @@ EOF
 
 @test "a broken certificate on reload keeps the whole running configuration and says why" {
 	require_tls
-	local dir=$BATS_TEST_TMPDIR/live
-	mkdir -p "$dir"
-	cp "$CERTS/server.pem" "$CERTS/server.key" "$dir/"
-	start_chatd "listeners = ( { name = \"tls\"; protocol = \"echo\"; bind = \"$TLS\";
-  tls = { cert = \"$dir/server.pem\"; key = \"$dir/server.key\"; }; } );"
+	start_live_tls echo
+	local dir=$LIVE
 	local old
 	old=$(serial_of_server)
 	bridge "$BRIDGE"
@@ -445,11 +451,8 @@ exec touch ${BATS_TEST_TMPDIR}/up
 exec for i in $(seq 200); do test -e ${BATS_TEST_TMPDIR}/reloaded && exit 0; sleep 0.02; done; exit 1
 echo_check a after the failed reload
 EOF
-	local tc=$! start=$SECONDS
-	until [[ -e $BATS_TEST_TMPDIR/up ]]; do
-		((SECONDS - start < CLIENT_TIMEOUT)) || fail "first client not ready"
-		sleep 0.02
-	done
+	local tc=$!
+	wait_file "$BATS_TEST_TMPDIR/up" "first client not ready"
 	head -c 100 "$CERTS/server.pem" >"$dir/server.pem"
 	# A new listener in the same file must not appear either.
 	reload_to "listeners = ( { name = \"tls\"; protocol = \"echo\"; bind = \"$TLS\";
