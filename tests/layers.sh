@@ -29,7 +29,7 @@ layers = [
     {'listener', 'activation', 'privdrop', 'daemonize', 'notify'},
     {'proto-registry'},
     {'chat', 'echo', 'websocket', 'metrics', 'cluster', 'relay'},
-    {'conn', 'proto', 'tls'},
+    {'conn', 'proto', 'tls', 'http'},
 ]
 rank = {n: i for i, layer in enumerate(layers) for n in layer}
 bad = 0
