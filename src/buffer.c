@@ -3,10 +3,12 @@
  */
 #include "autoconfig.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buffer.h"
+#include "fault.h"
 
 #define BUFFER_MIN 512
 #define BUFFER_MAX (UINT32_MAX / 2)
@@ -32,6 +34,7 @@ char *buffer_reserve(struct buffer *b, size_t want, size_t *avail)
 	if (need > BUFFER_MAX)
 		return NULL;
 	if (need > b->cap) {
+		FAULT_RETURN("chatd/mm/buffer", NULL, ENOMEM);
 		cap = b->cap ? b->cap : BUFFER_MIN;
 		while (cap < need)
 			cap *= 2;

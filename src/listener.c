@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "fault.h"
 #include "listener.h"
 #include "log.h"
 #include "proto.h"
@@ -190,6 +191,8 @@ static int accept_one(struct listener *l, struct sockaddr_storage *peer, socklen
 	int fd;
 
 	*len = sizeof(*peer);
+	/* What accept(2) may say about one connection or about resources. */
+	FAULT_RETURN("chatd/net/accept", -1, ECONNABORTED, EMFILE, EINTR, ENOBUFS, EPROTO);
 #ifdef HAVE_ACCEPT4
 	fd = accept4(l->fd, (struct sockaddr *)peer, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 #else

@@ -23,6 +23,7 @@
 #endif
 #include "config.h"
 #include "daemonize.h"
+#include "fault.h"
 #include "log.h"
 #include "notify.h"
 #include "privdrop.h"
@@ -96,6 +97,7 @@ static void version(void)
 #else
 	printf("tls: no\n");
 #endif
+	printf("fault injection: %s\n", FAULT_BUILD ? "yes (libfiu failure points chatd/*)" : "no");
 	printf("config: %s\n", DEFAULT_CONFIG);
 }
 
@@ -376,6 +378,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	keep_stdio_taken();
+	FAULT_INIT();
 	if (parse_options(argc, argv, &o) == -1)
 		return EXIT_USAGE;
 	log_init_early(o.verbose);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/uio.h>
 
+#include "fault.h"
 #include "msg.h"
 
 #define OUTQ_MIN 8		/* heap ring; a power of two: indexes are masked */
@@ -27,6 +28,7 @@ struct msg *msg_new(size_t len)
 
 	if (len > UINT32_MAX - sizeof(*m))
 		return NULL;
+	FAULT_RETURN("chatd/mm/msg", NULL, ENOMEM);
 	m = malloc(sizeof(*m) + len);
 	if (m == NULL)
 		return NULL;

@@ -9,6 +9,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "selector.h"
 #include "selector-backend.h"
 
@@ -46,13 +47,22 @@ int sel_backend_set(struct sel_backend *be, int fd, int old_events, int new_even
 	struct epoll_event ev = { 0 };
 	int op;
 
+	/* The kernel's set may disagree with ours after a failed call (a
+	 * DEL that failed before the fd was handed on): converge. */
 	if (new_events == 0)
-		return epoll_ctl(be->epfd, EPOLL_CTL_DEL, fd, &ev);
+		return epoll_ctl(be->epfd, EPOLL_CTL_DEL, fd, &ev) == -1 &&
+		    errno != ENOENT ? -1 : 0;
 	op = old_events == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
 	ev.events = ((new_events & SEL_READ) ? EPOLLIN : 0) |
 	    ((new_events & SEL_WRITE) ? EPOLLOUT : 0);
 	ev.data.fd = fd;
-	return epoll_ctl(be->epfd, op, fd, &ev);
+	if (epoll_ctl(be->epfd, op, fd, &ev) == 0)
+		return 0;
+	if (op == EPOLL_CTL_ADD && errno == EEXIST)
+		return epoll_ctl(be->epfd, EPOLL_CTL_MOD, fd, &ev);
+	if (op == EPOLL_CTL_MOD && errno == ENOENT)
+		return epoll_ctl(be->epfd, EPOLL_CTL_ADD, fd, &ev);
+	return -1;
 }
 
 int sel_backend_wait(struct sel_backend *be, struct sel_fired *out, int max, int timeout_ms)
@@ -61,6 +71,8 @@ int sel_backend_wait(struct sel_backend *be, struct sel_fired *out, int max, int
 
 	if (max > (int)(sizeof(be->events) / sizeof(be->events[0])))
 		max = (int)(sizeof(be->events) / sizeof(be->events[0]));
+	/* EINTR is its only error that a correct caller can meet. */
+	FAULT_RETURN("chatd/selector/epoll_wait", 0, EINTR);
 	n = epoll_wait(be->epfd, be->events, max, timeout_ms);
 	if (n == -1)
 		return errno == EINTR ? 0 : -1;

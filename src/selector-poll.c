@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault.h"
 #include "selector.h"
 #include "selector-backend.h"
 
@@ -109,9 +110,12 @@ int sel_backend_wait(struct sel_backend *be, struct sel_fired *out, int max, int
 {
 	int n, found = 0, start;
 
+	FAULT_RETURN("chatd/selector/poll", -1, EINTR, ENOMEM);
 	n = poll(be->pfds, (nfds_t)be->npfds, timeout_ms);
+	/* poll(2) may lack memory for its own table for a moment: not a
+	 * reason to stop serving. */
 	if (n == -1)
-		return errno == EINTR ? 0 : -1;
+		return errno == EINTR || errno == ENOMEM ? 0 : -1;
 	if (n == 0 || be->npfds == 0)
 		return 0;
 	start = be->next_scan < be->npfds ? be->next_scan : 0;

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "selector.h"
 #include "selector-backend.h"
 
@@ -21,8 +22,10 @@
 struct sel_slot {
 	sel_io_fn *fn;
 	void *arg;
-	int events;
+	int events;		/* the mask the backend has */
+	int want;		/* the mask asked for; differs while retrying */
 	int registered;
+	int retry;		/* the backend refused want for lack of memory */
 };
 
 struct sel_timer {
@@ -50,6 +53,7 @@ struct selector {
 	int sigpipe[2];
 	sel_hook_fn *hook;
 	void *hook_arg;
+	int nretry;			/* slots with retry set */
 	int64_t now;
 	uint64_t round;			/* counts run_timers() calls */
 	int stopping;
@@ -127,6 +131,40 @@ static int grow_slots(struct selector *sel, int fd)
 	return 0;
 }
 
+/* The backend call, and chatd's failure point for it (epoll_ctl(2),
+ * kevent(2) changes, the poll array's growth: all can lack memory). */
+static int backend_set(struct selector *sel, int fd, int old_events, int new_events)
+{
+	FAULT_RETURN("chatd/selector/set", -1, ENOMEM, ENOSPC);
+	return sel_backend_set(sel->backend, fd, old_events, new_events);
+}
+
+static void clear_retry(struct selector *sel, struct sel_slot *s)
+{
+	if (s->retry) {
+		s->retry = 0;
+		sel->nretry--;
+	}
+}
+
+/* Applies the interest changes the backend refused earlier (ENOMEM,
+ * ENOSPC): a client whose reading was to resume must not wait forever
+ * because memory was short at that moment.  Runs before each wait. */
+static void retry_interest(struct selector *sel)
+{
+	for (int fd = 0; fd < sel->nslots && sel->nretry > 0; fd++) {
+		struct sel_slot *s = &sel->slots[fd];
+
+		if (!s->retry)
+			continue;
+		if (s->events == s->want ||
+		    backend_set(sel, fd, s->events, s->want) == 0) {
+			s->events = s->want;
+			clear_retry(sel, s);
+		}
+	}
+}
+
 int selector_add(struct selector *sel, int fd, int events, sel_io_fn *fn, void *arg)
 {
 	if (fd < 0) {
@@ -139,9 +177,9 @@ int selector_add(struct selector *sel, int fd, int events, sel_io_fn *fn, void *
 		errno = EEXIST;
 		return -1;
 	}
-	if (events != 0 && sel_backend_set(sel->backend, fd, 0, events) == -1)
+	if (events != 0 && backend_set(sel, fd, 0, events) == -1)
 		return -1;
-	sel->slots[fd] = (struct sel_slot){ fn, arg, events, 1 };
+	sel->slots[fd] = (struct sel_slot){ fn, arg, events, events, 1, 0 };
 	return 0;
 }
 
@@ -154,11 +192,25 @@ int selector_mod(struct selector *sel, int fd, int events)
 		return -1;
 	}
 	s = &sel->slots[fd];
-	if (s->events == events)
+	if (s->events == events) {
+		s->want = events;
+		clear_retry(sel, s);
 		return 0;
-	if (sel_backend_set(sel->backend, fd, s->events, events) == -1)
-		return -1;
-	s->events = events;
+	}
+	if (backend_set(sel, fd, s->events, events) == -1) {
+		if (errno != ENOMEM && errno != ENOSPC)
+			return -1;
+		/* Short of memory now, maybe not in a moment: the change is
+		 * kept, honoured by dispatch at once, applied by a retry. */
+		s->want = events;
+		if (!s->retry) {
+			s->retry = 1;
+			sel->nretry++;
+		}
+		return 0;
+	}
+	s->events = s->want = events;
+	clear_retry(sel, s);
 	return 0;
 }
 
@@ -173,7 +225,8 @@ int selector_del(struct selector *sel, int fd)
 	}
 	s = &sel->slots[fd];
 	if (s->events != 0)
-		rc = sel_backend_set(sel->backend, fd, s->events, 0);
+		rc = backend_set(sel, fd, s->events, 0);
+	clear_retry(sel, s);
 	memset(s, 0, sizeof(*s));
 	return rc;
 }
@@ -182,7 +235,7 @@ int selector_events(const struct selector *sel, int fd)
 {
 	if (fd < 0 || fd >= sel->nslots || !sel->slots[fd].registered)
 		return -1;
-	return sel->slots[fd].events;
+	return sel->slots[fd].want;
 }
 
 /* ---- timers -------------------------------------------------------- */
@@ -370,8 +423,9 @@ static void dispatch(struct selector *sel, const struct sel_fired *f)
 	if (f->fd < 0 || f->fd >= sel->nslots)
 		return;
 	s = &sel->slots[f->fd];
-	/* An earlier callback in this batch may have closed this fd. */
-	ready = f->events & s->events;
+	/* An earlier callback in this batch may have closed this fd; a
+	 * change still being retried is honoured already. */
+	ready = f->events & s->events & s->want;
 	if (!s->registered || ready == 0)
 		return;
 	s->fn(sel, f->fd, ready, s->arg);
@@ -386,6 +440,8 @@ int selector_run_once(struct selector *sel, int timeout_ms)
 	/* The hook may have decided that this was the last iteration. */
 	if (sel->stopping)
 		return 0;
+	if (sel->nretry > 0)
+		retry_interest(sel);
 	sel->now = monotonic_ms();
 	n = sel_backend_wait(sel->backend, sel->fired, FIRED_MAX,
 	    next_timeout(sel, timeout_ms));

@@ -29,7 +29,9 @@ void selector_free(struct selector *);
 const char *selector_backend_name(void);
 
 /* Interest management.  add fails if fd is already registered; mod
- * with 0 keeps fd registered but silent. */
+ * with 0 keeps fd registered but silent.  A mod the backend refuses for
+ * lack of memory (ENOMEM, ENOSPC) still succeeds: callbacks see the new
+ * mask at once and the backend gets it by a retry before each wait. */
 int selector_add(struct selector *, int fd, int events, sel_io_fn *fn, void *arg);
 int selector_mod(struct selector *, int fd, int events);
 int selector_del(struct selector *, int fd);
