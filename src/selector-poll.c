@@ -104,14 +104,21 @@ int sel_backend_set(struct sel_backend *be, int fd, int old_events, int new_even
 	return 0;
 }
 
+/* poll(2), and chatd's failure point for it (fiu-run's preload would
+ * also inject EFAULT and EINVAL, which only a bug can cause). */
+static int do_poll(struct pollfd *pfds, nfds_t n, int timeout_ms)
+{
+	FAULT_RETURN("chatd/selector/poll", -1, EINTR, ENOMEM);
+	return poll(pfds, n, timeout_ms);
+}
+
 /* Reports ready descriptors starting where the last wait stopped, so
  * that with more than max ready the later ones are not starved. */
 int sel_backend_wait(struct sel_backend *be, struct sel_fired *out, int max, int timeout_ms)
 {
 	int n, found = 0, start;
 
-	FAULT_RETURN("chatd/selector/poll", -1, EINTR, ENOMEM);
-	n = poll(be->pfds, (nfds_t)be->npfds, timeout_ms);
+	n = do_poll(be->pfds, (nfds_t)be->npfds, timeout_ms);
 	/* poll(2) may lack memory for its own table for a moment: not a
 	 * reason to stop serving. */
 	if (n == -1)

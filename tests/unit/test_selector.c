@@ -272,29 +272,31 @@ static void refused_change_is_retried(void)
 	pair(sv);
 	CHECK(selector_add(sel, sv[0], SEL_READ, on_io, &p) == 0);
 	CHECK(selector_mod(sel, sv[0], 0) == 0);
-	/* Another error is the caller's to handle, as before.  (First:
-	 * libfiu 1.1 keeps a point's first failinfo across re-enables.) */
-	CHECK(fiu_enable("chatd/selector/set", 1, (void *)(intptr_t)EBADF, FIU_ONETIME) == 0);
+	/* Another error is the caller's to handle, as before.  (No FIU_ONETIME:
+	 * libfiu 1.1 leaks the name of a one-time point.) */
+	CHECK(fiu_enable("chatd/selector/set", 1, (void *)(intptr_t)EBADF, 0) == 0);
 	CHECK(selector_mod(sel, sv[0], SEL_READ) == -1 && errno == EBADF);
 	CHECK(selector_events(sel, sv[0]) == 0);
 	fiu_disable("chatd/selector/set");
 	CHECK(write(sv[1], "x", 1) == 1);
-	CHECK(fiu_enable("chatd/selector/set", 1, (void *)(intptr_t)ENOSPC, FIU_ONETIME) == 0);
+	CHECK(fiu_enable("chatd/selector/set", 1, (void *)(intptr_t)ENOSPC, 0) == 0);
 	CHECK(selector_mod(sel, sv[0], SEL_READ) == 0);
 	CHECK(selector_events(sel, sv[0]) == SEL_READ);
+	fiu_disable("chatd/selector/set");
 	selector_run_once(sel, 1000);
 	CHECK(p.calls == 1 && p.last_events == SEL_READ);
 	/* Refused the other way, and again at the retry: the callback is
-	 * not called for what was taken away, though the backend (level-
-	 * triggered, the byte still unread) reports it. */
+	 * not called for what was taken away (writing), though the backend
+	 * still reports it. */
+	CHECK(selector_mod(sel, sv[0], SEL_READ | SEL_WRITE) == 0);
 	CHECK(fiu_enable("chatd/selector/set", 1, (void *)(intptr_t)ENOMEM, 0) == 0);
-	CHECK(selector_mod(sel, sv[0], 0) == 0);
+	CHECK(selector_mod(sel, sv[0], SEL_READ) == 0);
 	p.calls = 0;
 	selector_run_once(sel, 0);
-	CHECK(p.calls == 0);
+	CHECK(p.calls == 1 && p.last_events == SEL_READ);
 	fiu_disable("chatd/selector/set");
 	selector_run_once(sel, 0);
-	CHECK(p.calls == 0);
+	CHECK(p.calls == 2 && p.last_events == SEL_READ);
 	fiu_disable("chatd/selector/set");
 	selector_free(sel);
 	close(sv[0]);
