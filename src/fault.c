@@ -5,6 +5,7 @@
  */
 #include "autoconfig.h"
 
+#ifdef HAVE_FIU
 #include <errno.h>
 #include <stdint.h>
 
@@ -28,3 +29,4 @@ int fault_hit(const char *name, const int *errs, size_t n)
 	errno = info != 0 ? (int)info : errs[turn++ % n];
 	return 1;
 }
+#endif

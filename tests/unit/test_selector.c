@@ -259,6 +259,12 @@ static void many_descriptors(void)
 }
 
 #ifdef HAVE_FIU
+/* An errno as libfiu's failinfo, which is a pointer. */
+static void *failinfo(int err)
+{
+	return (void *)(intptr_t)err;	/* NOLINT(performance-no-int-to-ptr) */
+}
+
 /* An interest change the backend refuses for lack of memory (ENOSPC from
  * epoll_ctl, a poll array that cannot grow) is not lost: a listener
  * resuming after an EMFILE pause, or a client whose reading resumes,
@@ -274,12 +280,12 @@ static void refused_change_is_retried(void)
 	CHECK(selector_mod(sel, sv[0], 0) == 0);
 	/* Another error is the caller's to handle, as before.  (No FIU_ONETIME:
 	 * libfiu 1.1 leaks the name of a one-time point.) */
-	CHECK(fiu_enable("chatd/selector/set", 1, (void *)(intptr_t)EBADF, 0) == 0);
+	CHECK(fiu_enable("chatd/selector/set", 1, failinfo(EBADF), 0) == 0);
 	CHECK(selector_mod(sel, sv[0], SEL_READ) == -1 && errno == EBADF);
 	CHECK(selector_events(sel, sv[0]) == 0);
 	fiu_disable("chatd/selector/set");
 	CHECK(write(sv[1], "x", 1) == 1);
-	CHECK(fiu_enable("chatd/selector/set", 1, (void *)(intptr_t)ENOSPC, 0) == 0);
+	CHECK(fiu_enable("chatd/selector/set", 1, failinfo(ENOSPC), 0) == 0);
 	CHECK(selector_mod(sel, sv[0], SEL_READ) == 0);
 	CHECK(selector_events(sel, sv[0]) == SEL_READ);
 	fiu_disable("chatd/selector/set");
@@ -289,7 +295,7 @@ static void refused_change_is_retried(void)
 	 * not called for what was taken away (writing), though the backend
 	 * still reports it. */
 	CHECK(selector_mod(sel, sv[0], SEL_READ | SEL_WRITE) == 0);
-	CHECK(fiu_enable("chatd/selector/set", 1, (void *)(intptr_t)ENOMEM, 0) == 0);
+	CHECK(fiu_enable("chatd/selector/set", 1, failinfo(ENOMEM), 0) == 0);
 	CHECK(selector_mod(sel, sv[0], SEL_READ) == 0);
 	p.calls = 0;
 	selector_run_once(sel, 0);
