@@ -97,6 +97,9 @@ $unitdir/chatd-echo.socket
 /usr/share/doc/chatd/NEWS
 /usr/share/doc/chatd/PROTOCOL
 /usr/share/licenses/chatd/COPYING
+/usr/share/chatd/www/index.html
+/usr/share/chatd/www/chat.js
+/usr/share/chatd/www/chat.css
 EOF
 
 files_have_all() {
@@ -116,6 +119,7 @@ files_nothing_else() {
 	while read -r f; do
 		case $f in
 		/usr/share/doc/chatd|/usr/share/licenses/chatd) continue ;;
+		/usr/share/chatd|/usr/share/chatd/www) continue ;;
 		/usr/lib/.build-id|/usr/lib/.build-id/*) continue ;;  # rpm's build-id links
 		esac
 		ok=no
