@@ -539,6 +539,20 @@ if have chatd; then
 	    "$(num "$(med startup chatd idle_rss_kb)") kB (reported, no target)"
 fi
 echo
+echo "## Flood (issue 11)"
+echo
+echo "bench/flood-bench.py: one room, default rate = 10, burst = 20; 200 readers"
+echo "that each take at most 1,000 lines/s, 5 members chatting 5 lines/s each"
+echo "(their latency), then the same with one client writing at full speed."
+echo
+echo '```'
+if [ -n "$PY" ]; then
+	"$PY" "$here/flood-bench.py" --chatd "$CHATD" 2>&1 || true
+else
+	echo "skipped: no python3"
+fi
+echo '```'
+echo
 echo "## Commands"
 echo
 echo "Exact commands of the first round (ports are picked free for every run; the"
