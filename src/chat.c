@@ -24,6 +24,7 @@ struct room {
 	unsigned refs;			/* listeners and members */
 	struct conn *first, *last;	/* members in join order */
 	unsigned nmembers;
+	uint64_t deliveries;		/* messages queued to members */
 };
 
 /* Every room of the daemon; listeners naming one room share it. */
@@ -68,6 +69,8 @@ static void room_put(struct room *r)
 
 static void room_broadcast(struct room *r, struct msg *m)
 {
+	/* One addition per line, not one per member. */
+	r->deliveries += r->nmembers;
 	for (struct conn *c = r->first; c != NULL; c = c->room_next)
 		conn_send(c, m);
 }
@@ -78,7 +81,6 @@ static void to_room(struct conn *c, struct msg *m)
 	if (m == NULL)
 		return;
 	room_broadcast(c->room, m);
-	c->ep->stats.messages++;
 	msg_unref(m);
 }
 
@@ -91,6 +93,12 @@ static void to_client(struct conn *c, struct msg *m)
 }
 
 #define notice(c, ...) to_client((c), msg_notice(__VA_ARGS__))
+
+void chat_rooms_each(chat_room_fn *fn, void *arg)
+{
+	for (const struct room *r = rooms; r != NULL; r = r->next)
+		fn(arg, r->name, r->nmembers, r->deliveries);
+}
 
 /* ---- joining and leaving ------------------------------------------- */
 
@@ -374,6 +382,7 @@ void chat_line(struct conn *c, const char *line, size_t n)
 {
 	if (n == 0)
 		return;
+	c->ep->stats.messages++;	/* every line a client sent, commands too */
 	if (log_get_level() >= LOG_DEBUG) {
 		char esc[256];
 

@@ -8,6 +8,7 @@
 #define CHATD_CHAT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "proto.h"
 
@@ -21,5 +22,10 @@ void chat_join(struct conn *);
 void chat_line(struct conn *, const char *line, size_t len);
 /* Takes c out of its room (idempotent). */
 void chat_leave(struct conn *);
+
+/* Every room's figures (metrics-figures.c): O(rooms). */
+typedef void chat_room_fn(void *arg, const char *room, unsigned members,
+    uint64_t deliveries);
+void chat_rooms_each(chat_room_fn *, void *arg);
 
 #endif

@@ -48,9 +48,14 @@ enum close_kind {
 	CLOSE_ERROR, CLOSE_KINDS
 };
 
+/* Why a newcomer or a datagram was turned away, for the counters. */
+enum reject_kind { REJECT_FULL, REJECT_SHUTDOWN, REJECT_LOOP, REJECT_KINDS };
+
+/* Kept as events happen (one increment each), so a scrape or SIGUSR1
+ * reads them in O(listeners), never by walking connections. */
 struct stats {
 	uint64_t accepted;
-	uint64_t rejected;
+	uint64_t rejected[REJECT_KINDS];
 	uint64_t messages;	/* chat lines delivered to a room / echo reads */
 	uint64_t bytes_in;
 	uint64_t bytes_out;

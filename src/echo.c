@@ -164,7 +164,7 @@ static void echo_datagrams(struct endpoint *ep, int fd)
 		}
 		ep->stats.bytes_in += (uint64_t)n;
 		if (!may_answer(&peer)) {
-			ep->stats.rejected++;
+			ep->stats.rejected[REJECT_LOOP]++;
 			continue;
 		}
 		ep->stats.messages++;

@@ -170,7 +170,7 @@ static void reject_full(struct listener *l, int fd)
 {
 	const char *full = l->ep.proto->full_notice;
 
-	l->ep.stats.rejected++;
+	l->ep.stats.rejected[l->owner->accepting ? REJECT_FULL : REJECT_SHUTDOWN]++;
 	/* Over TLS the notice could not be read before a handshake. */
 	if (full != NULL && l->tls == NULL)
 		(void)send(fd, full, strlen(full), MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -232,7 +232,7 @@ static void accept_ready(struct selector *sel, int lfd, int events, void *arg)
 				log_warn("%s: accept", l->conf.name);
 			return;
 		}
-		if (listener_full(l) || !l->owner->accepting) {
+		if (listener_full(l) || (!l->owner->accepting && !l->ep.proto->serves_shutdown)) {
 			reject_full(l, fd);
 			continue;
 		}

@@ -25,6 +25,7 @@
 #include "daemonize.h"
 #include "fault.h"
 #include "log.h"
+#include "metrics-figures.h"
 #include "notify.h"
 #include "privdrop.h"
 #include "selector.h"
@@ -192,6 +193,7 @@ static void on_reload(struct selector *sel, int signo, void *arg)
 			log_msg(LOG_ERR, "reload failed, keeping the running "
 			    "configuration: %s", line);
 		}
+		figures_reloaded(false);
 		notify_reload_failed(s->pool.nconns);
 		return;
 	}
@@ -200,11 +202,13 @@ static void on_reload(struct selector *sel, int signo, void *arg)
 	if (server_apply_config(s, cfg) == -1) {
 		log_msg(LOG_ERR, "reload failed, keeping the running configuration");
 		config_free(cfg);
+		figures_reloaded(false);
 		notify_reload_failed(s->pool.nconns);
 		return;
 	}
 	if (log_configure(&s->cfg->log, s->detached, s->verbose) == -1)
 		log_warnx("keeping the previous log target");
+	figures_reloaded(true);
 	log_notice("configuration reloaded from %s",
 	    s->config_path ? s->config_path : "built-in defaults");
 	notify_ready(s->pool.nconns);

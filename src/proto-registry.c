@@ -6,11 +6,13 @@
 
 #include "chat.h"
 #include "echo.h"
+#include "metrics.h"
 #include "proto-registry.h"
 
 static const struct proto_ops *const registry[PROTO_COUNT] = {
 	[PROTO_CHAT] = &chat_ops,
 	[PROTO_ECHO] = &echo_ops,
+	[PROTO_METRICS] = &metrics_ops,
 };
 
 const struct proto_ops *proto_find(enum protocol p)

@@ -11,6 +11,7 @@
 #ifndef CHATD_PROTO_H
 #define CHATD_PROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -23,6 +24,9 @@ struct proto_ops {
 	/* Sent to a newcomer refused because the listener is full; NULL:
 	 * just close. */
 	const char *full_notice;
+	/* Keeps accepting through a graceful shutdown, and its clients do not
+	 * hold the shutdown up (metrics: /healthz answers 503 meanwhile). */
+	bool serves_shutdown;
 
 	/* ---- per listener ---- */
 	/* Sets up ep->proto_state for conf; -1 after logging. */

@@ -18,6 +18,7 @@
 #include "conn.h"
 #include "listener.h"
 #include "log.h"
+#include "metrics-figures.h"
 #include "proto.h"
 #include "server.h"
 #ifdef HAVE_TLS
@@ -39,6 +40,18 @@ static void free_unused_listeners(struct server *s)
 			pp = &l->next;
 }
 
+/* Connections a graceful shutdown waits for: not those of listeners
+ * that serve through it (metrics). */
+static unsigned draining(const struct server *s)
+{
+	unsigned n = s->pool.nconns;
+
+	for (const struct listener *l = s->listeners; l != NULL; l = l->next)
+		if (l->ep.proto->serves_shutdown)
+			n -= l->ep.nclients;
+	return n;
+}
+
 static void before_wait(struct selector *sel, void *arg)
 {
 	struct server *s = arg;
@@ -46,7 +59,7 @@ static void before_wait(struct selector *sel, void *arg)
 	conn_flush_all(&s->pool);
 	conn_free_closed(&s->pool);
 	free_unused_listeners(s);
-	if (s->state == SERVER_STOPPING && s->pool.nconns == 0)
+	if (s->state == SERVER_STOPPING && draining(s) == 0)
 		selector_stop(sel);
 }
 
@@ -88,6 +101,7 @@ int server_init(struct server *s, struct config *cfg)
 	s->cfg = cfg;
 	s->state = SERVER_RUNNING;
 	s->owner.accepting = true;
+	figures_started();
 	if (conn_pool_init(&s->pool, s->sel) == -1)
 		return -1;
 	apply_limits(s);
@@ -365,10 +379,13 @@ void server_stop_graceful(struct server *s)
 	s->state = SERVER_STOPPING;
 	s->owner.accepting = false;
 	s->pool.stopping = true;
+	daemon_counters.stopping = true;	/* /healthz says 503 */
 	log_notice("shutting down: %u connections to close", s->pool.nconns);
 	for (struct listener *l = s->listeners; l != NULL; l = l->next) {
 		struct conn *c, *next;
 
+		if (l->ep.proto->serves_shutdown)
+			continue;
 		listener_close(l);
 		for (c = l->ep.oldest; c != NULL; c = next) {
 			next = c->next;
@@ -395,18 +412,17 @@ void server_chown_sockets(struct server *s, uid_t uid, gid_t gid)
 
 /* ---- statistics ---------------------------------------------------- */
 
+/* The same figures a metrics scrape renders (metrics-figures.c). */
 void server_log_stats(struct server *s)
 {
-	log_notice("statistics: %u connections", s->pool.nconns);
-	for (struct listener *l = s->listeners; l != NULL; l = l->next) {
-		const struct stats *st = &l->ep.stats;
+	struct figures f;
 
-		log_notice("%s: %u clients, %llu accepted, %llu refused, %llu messages, "
-		    "%llu bytes in, %llu bytes out%s", l->conf.name, l->ep.nclients,
-		    (unsigned long long)st->accepted, (unsigned long long)st->rejected,
-		    (unsigned long long)st->messages, (unsigned long long)st->bytes_in,
-		    (unsigned long long)st->bytes_out, l->fd == -1 ? " (closed)" : "");
+	if (figures_collect(&f, &s->pool) == -1) {
+		log_warnx("statistics: out of memory");
+		return;
 	}
+	figures_log(&f);
+	figures_free(&f);
 }
 
 void server_free(struct server *s)

@@ -315,10 +315,15 @@ exec until grep -q 'statecho: ' ${CHATD_LOG}; do sleep 0.02; done
 EOF
 	grep -E '^chatd: statistics: 2 connections$' "$CHATD_LOG" ||
 		fail "wrong connection count after SIGUSR1"
-	grep -E '^chatd: statchat: 1 clients, 2 accepted, 0 refused, [1-9][0-9]* messages, 8 bytes in, 26 bytes out$' "$CHATD_LOG" ||
+	grep -E '^chatd: reloads: 0 succeeded, 0 failed$' "$CHATD_LOG" ||
+		fail "wrong reload counts after SIGUSR1"
+	# The readiness probe's visit is the one client disconnect of each.
+	grep -E '^chatd: statchat: 1 clients, 2 accepted, 0 refused \(full 0, shutdown 0, loop 0\), 1 messages, 8 bytes in, 26 bytes out, 0 flood holds, 0 tls handshake failures; disconnects: client 1, idle 0, slow_consumer 0, flood 0, shutdown 0, error 0$' "$CHATD_LOG" ||
 		fail "wrong chat statistics after SIGUSR1"
-	grep -E '^chatd: statecho: 1 clients, 2 accepted, 1 refused, [1-9][0-9]* messages, 13 bytes in, 13 bytes out$' "$CHATD_LOG" ||
+	grep -E '^chatd: statecho: 1 clients, 2 accepted, 1 refused \(full 1, shutdown 0, loop 0\), [1-9][0-9]* messages, 13 bytes in, 13 bytes out, 0 flood holds, 0 tls handshake failures; disconnects: client 1, idle 0, slow_consumer 0, flood 0, shutdown 0, error 0$' "$CHATD_LOG" ||
 		fail "wrong echo statistics after SIGUSR1"
+	grep -E '^chatd: room statchat: 1 members, [0-9]+ deliveries$' "$CHATD_LOG" ||
+		fail "no room statistics after SIGUSR1"
 	assert_chatd_alive
 }
 
