@@ -221,3 +221,39 @@ EOF
 	grep -q 'request head timeout' "$CHATD_LOG" || fail "not closed by the head timeout"
 	assert_chatd_alive
 }
+
+@test "metrics over TLS and on a unix socket" {
+	"$CHATD_BIN" -V | grep -q '^tls: no' && skip "built without TLS"
+	sockdir
+	local d=$BATS_TEST_TMPDIR
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-subj /CN=localhost -keyout "$d/key.pem" -out "$d/cert.pem" 2>/dev/null
+	CHATD_READY="$M" start_chatd "listeners = (
+  { name = \"mtls\"; protocol = \"metrics\"; bind = \"$M\";
+    tls = { cert = \"$d/cert.pem\"; key = \"$d/key.pem\"; }; },
+  { name = \"munix\"; protocol = \"metrics\"; bind = \"unix:$SOCKDIR/m.sock\"; }
+);"
+	run "$PYTHON3" - "$P3" "$d/cert.pem" "$SOCKDIR/m.sock" <<'PY'
+import socket, ssl, sys
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+ctx.check_hostname = False
+def get(s):
+    s.sendall(b'GET /metrics HTTP/1.1\r\n\r\n')
+    out = b''
+    while (b := s.recv(65536)):
+        out += b
+    return out.decode()
+t = ctx.wrap_socket(socket.create_connection(('127.0.0.1', int(sys.argv[1]))))
+print(get(t).split('\r\n')[0])
+u = socket.socket(socket.AF_UNIX)
+u.connect(sys.argv[3])
+body = get(u)
+print(body.split('\r\n')[0])
+print([l for l in body.split('\n') if l.startswith('chatd_connections_accepted_total{listener="mtls"')][0])
+PY
+	assert_success
+	assert_line --index 0 'HTTP/1.1 200 OK'
+	assert_line --index 1 'HTTP/1.1 200 OK'
+	# the readiness probe (a failed handshake) and the TLS scrape
+	assert_line --index 2 'chatd_connections_accepted_total{listener="mtls",protocol="metrics"} 2'
+}
