@@ -239,6 +239,12 @@ void conn_send(struct conn *c, struct msg *m)
 {
 	if (c->flags & (CONN_CLOSED | CONN_DOOMED | CONN_LINGER))
 		return;
+	if ((c->flags & CONN_WSFRAME) && c->ep->proto->frame != NULL &&
+	    (m = c->ep->proto->frame(m)) == NULL) {
+		doom(c, "out of memory");
+		schedule_flush(c);
+		return;
+	}
 	if (over_limit_after_write(c, m->len)) {
 		/* Dropping lines would silently corrupt the stream; the only
 		 * honest choice left is to disconnect. */

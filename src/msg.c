@@ -34,6 +34,7 @@ struct msg *msg_new(size_t len)
 		return NULL;
 	m->refs = 1;
 	m->len = (uint32_t)len;
+	m->twin = NULL;
 	return m;
 }
 
@@ -77,8 +78,17 @@ struct msg *msg_notice(const char *fmt, ...)
 
 void msg_unref(struct msg *m)
 {
-	if (m != NULL && --m->refs == 0)
+	if (m != NULL && --m->refs == 0) {
+		msg_unref(m->twin);
 		free(m);
+	}
+}
+
+struct msg *msg_twin(struct msg *m, struct msg *(*make)(const struct msg *))
+{
+	if (m->twin == NULL)
+		m->twin = make(m);
+	return m->twin;
 }
 
 static void outq_release_ring(struct outq *q)

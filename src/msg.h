@@ -16,6 +16,7 @@
 struct msg {
 	uint32_t refs;
 	uint32_t len;
+	struct msg *twin;	/* the same line for another framing, or NULL */
 	char data[];
 };
 
@@ -31,6 +32,10 @@ struct msg *msg_notice(const char *fmt, ...)
     ;
 static inline struct msg *msg_ref(struct msg *m) { m->refs++; return m; }
 void msg_unref(struct msg *);
+/* m in another framing (a WebSocket frame), built by make on first use
+ * and kept with m, so a line shared by N recipients is framed once.
+ * Freed with m; NULL if make failed. */
+struct msg *msg_twin(struct msg *m, struct msg *(*make)(const struct msg *));
 
 #define OUTQ_INLINE 2
 

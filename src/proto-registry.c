@@ -8,11 +8,13 @@
 #include "echo.h"
 #include "metrics.h"
 #include "proto-registry.h"
+#include "websocket.h"
 
 static const struct proto_ops *const registry[PROTO_COUNT] = {
 	[PROTO_CHAT] = &chat_ops,
 	[PROTO_ECHO] = &echo_ops,
 	[PROTO_METRICS] = &metrics_ops,
+	[PROTO_WEBSOCKET] = &websocket_ops,
 };
 
 const struct proto_ops *proto_find(enum protocol p)

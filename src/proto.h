@@ -18,6 +18,7 @@
 
 struct conn;
 struct endpoint;
+struct msg;
 
 struct proto_ops {
 	const char *name;		/* as in the config */
@@ -47,6 +48,9 @@ struct proto_ops {
 	/* A last notice before the server closes the connection (idle
 	 * timeout, shutdown); NULL for protocols without notices. */
 	void (*farewell)(struct conn *, const char *notice);
+	/* What a shared line becomes for a connection flagged CONN_WSFRAME
+	 * (websocket: its text frame, cached on the msg); NULL: as is. */
+	struct msg *(*frame)(struct msg *);
 };
 
 #endif

@@ -1251,15 +1251,19 @@ static void test_sample_config(void)
 	CHECK(cfg != NULL);
 	if (cfg == NULL)
 		return;
-	CHECK(cfg->nlisteners == 2);
+	CHECK(cfg->nlisteners == 3);
 	CHECK(cfg->user == NULL && cfg->group == NULL && cfg->pidfile == NULL);
-	if (cfg->nlisteners == 2) {
+	if (cfg->nlisteners == 3) {
 		CHECK_STR(cfg->listeners[0].name, "chat");
 		CHECK_STR(cfg->listeners[0].bind, "127.0.0.1:1234");
 		CHECK(cfg->listeners[0].protocol == PROTO_CHAT);
-		CHECK_STR(cfg->listeners[1].name, "echo");
-		CHECK_STR(cfg->listeners[1].bind, "127.0.0.1:9001");
-		CHECK(cfg->listeners[1].protocol == PROTO_ECHO);
+		CHECK_STR(cfg->listeners[1].name, "web");
+		CHECK_STR(cfg->listeners[1].bind, "127.0.0.1:8080");
+		CHECK(cfg->listeners[1].protocol == PROTO_WEBSOCKET);
+		CHECK_STR(cfg->listeners[1].room, "chat");
+		CHECK_STR(cfg->listeners[2].name, "echo");
+		CHECK_STR(cfg->listeners[2].bind, "127.0.0.1:9001");
+		CHECK(cfg->listeners[2].protocol == PROTO_ECHO);
 	}
 	config_free(cfg);
 }
