@@ -37,9 +37,20 @@ found_lib() {
 }
 found_lib bats-support || missing="$missing bats-support"
 found_lib bats-assert || missing="$missing bats-assert"
+# tests/browser.bats (in the whole suite, or named): Debian's Chromium and
+# node + npm (it installs playwright-core with npm ci at test time).
+case " $* " in
+*.bats\ *) case " $* " in *browser.bats\ *) browser=yes ;; *) browser=no ;; esac ;;
+*) browser=yes ;;
+esac
+if [ $browser = yes ]; then
+	command -v node >/dev/null 2>&1 || missing="$missing node"
+	command -v npm >/dev/null 2>&1 || missing="$missing npm"
+	[ -x "${CHROMIUM:-/usr/bin/chromium}" ] || missing="$missing chromium"
+fi
 if [ -n "$missing" ]; then
 	echo "run-bats.sh: the bats suite cannot run, missing:$missing" >&2
-	echo "run-bats.sh: install them (Debian: apt-get install bats bats-support bats-assert python3) and run make check again" >&2
+	echo "run-bats.sh: install them (Debian: apt-get install bats bats-support bats-assert python3 chromium; nodejs npm unless node is there) and run make check again" >&2
 	exit 99
 fi
 CHATD_SRCDIR=$srcdir

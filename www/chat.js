@@ -54,7 +54,8 @@
         li.className = 'notice';
         li.textContent = line;
       }
-    } else if ((m = /^([^ :]+): ?([\s\S]*)$/.exec(line))) {
+    } else if ((m = /^(\S+?): ([\s\S]*)$/.exec(line))) {
+      /* a name has no space but may have colons: 127.0.0.1:40312, [::1]:40312 */
       li.className = 'chat';
       li.appendChild(span('nick', m[1]));
       li.appendChild(document.createTextNode(': ' + m[2]));
