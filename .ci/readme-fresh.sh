@@ -5,15 +5,16 @@
 # clone of this tree.  As root, so `sudo ` is dropped, as the README says.
 #
 #   1. command 1 (install, build, run in the foreground): chatd must say
-#      "ready", the chat port must carry a line to its sender and the echo
-#      port must send a line back; then chatd is stopped with SIGTERM.
+#      "ready", the chat port must carry a line to its sender, the echo
+#      port must send a line back and port 8080 must serve the web page;
+#      then chatd is stopped with SIGTERM.
 #   2. command 2 (install the test tools, make check) must pass, and the
 #      bats suite must have run: as many results as there are @test lines
 #      in tests/*.bats, none "not ok".
 #
 # Needs root, debootstrap and systemd-container on the host; the container
 # shares the host's network (apt reaches the mirror; ports 1234 and 9001
-# must be free).  The debootstrapped tree is cached under
+# and 8080 must be free).  The debootstrapped tree is cached under
 # $CHATD_NEWCOMER_CACHE (default /var/cache/chatd-newcomer, not the
 # journey's cache: journey.sh removes stale ephemeral copies there); every
 # run works on an ephemeral copy of it.
@@ -94,6 +95,14 @@ IFS= read -r -t 5 line <&4 || line=
 exec 4<&-
 [ "$line" = "ping 123" ] || { say "echo answered '$line', not 'ping 123'"; exit 1; }
 say "echo answered: $line"
+
+# The web page on 8080 (the sample config's websocket listener).
+exec 5<>/dev/tcp/127.0.0.1/8080 || { say "web port 8080 refused"; exit 1; }
+printf 'GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n' >&5
+page=$(timeout 5 cat <&5)
+exec 5<&-
+case $page in "HTTP/1.1 200"*'src="chat.js"'*) ;; *) say "http://127.0.0.1:8080/ did not serve the page"; exit 1 ;; esac
+say "web page served on http://127.0.0.1:8080/"
 
 pid=$(pgrep -x chatd) || { say "no chatd process"; exit 1; }
 kill -TERM "$pid"
