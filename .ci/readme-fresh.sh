@@ -13,7 +13,7 @@
 #      in tests/*.bats, none "not ok".
 #
 # Needs root, debootstrap and systemd-container on the host; the container
-# shares the host's network (apt reaches the mirror; ports 1234 and 9001
+# shares the host's network (apt reaches the mirror; ports 1234, 9001
 # and 8080 must be free).  The debootstrapped tree is cached under
 # $CHATD_NEWCOMER_CACHE (default /var/cache/chatd-newcomer, not the
 # journey's cache: journey.sh removes stale ephemeral copies there); every
