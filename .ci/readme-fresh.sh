@@ -128,7 +128,13 @@ chmod 755 "$work/inside.sh"
 printf '%s\n%s\n' "$cmd1" "$cmd2" >"$work/cmds"
 
 echo "$me: running the README's commands in a fresh Debian 12 ($root)"
-systemd-nspawn -q --register=no --keep-unit --ephemeral -D "$root" --pipe \
+# A network whose TLS goes through a proxy with its own CA (the host says
+# so in NODE_EXTRA_CA_CERTS) needs that CA inside too, for npm ci.
+extra_ca=()
+if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -r "$NODE_EXTRA_CA_CERTS" ]; then
+	extra_ca=(--bind-ro="$NODE_EXTRA_CA_CERTS:/root/extra-ca.crt" --setenv=NODE_EXTRA_CA_CERTS=/root/extra-ca.crt)
+fi
+systemd-nspawn -q --register=no --keep-unit --ephemeral -D "$root" --pipe "${extra_ca[@]}" \
 	--bind="$work/chatd:/root/chatd" --bind-ro="$work/inside.sh:/root/inside.sh" \
 	--bind-ro="$work/cmds:/root/cmds" --setenv=DEBIAN_FRONTEND=noninteractive \
 	/root/inside.sh
