@@ -90,7 +90,7 @@ static void respond_text(struct conn *c, int status, bool head_only, const char 
 static void serve_metrics(struct conn *c, bool head_only)
 {
 	struct buffer out = BUFFER_INIT;
-	struct figures f;
+	struct figures f = { 0 };	/* figures_collect clears it; cppcheck cannot see that */
 
 	if (figures_collect(&f, c->ep->pool) == -1) {
 		respond_text(c, 500, head_only, NULL);

@@ -165,6 +165,14 @@ static bool valid_close_code(unsigned code)
 	    code != 1006;
 }
 
+/* The close handler may free the connection and this decoder with it:
+ * ws_decode calls it last, after its final look at d. */
+static void close_later(struct ws_decoder *d, unsigned code)
+{
+	d->close_due = true;
+	d->close_code = (uint16_t)code;
+}
+
 /* A control frame is complete (its payload, unmasked, in d->ctl). */
 static unsigned end_control(struct ws_decoder *d, const struct ws_handler *h,
     void *arg)
@@ -181,7 +189,7 @@ static unsigned end_control(struct ws_decoder *d, const struct ws_handler *h,
 	default:	/* WS_CLOSE */
 		d->closed = true;
 		if (d->ctl_len == 0) {
-			h->close(arg, WS_CLOSE_NO_STATUS);
+			close_later(d, WS_CLOSE_NO_STATUS);
 			return 0;
 		}
 		if (d->ctl_len == 1)
@@ -191,7 +199,7 @@ static unsigned end_control(struct ws_decoder *d, const struct ws_handler *h,
 			return WS_CLOSE_PROTOCOL;
 		if (!ws_utf8_valid((const char *)d->ctl + 2, d->ctl_len - 2u))
 			return WS_CLOSE_INVALID_DATA;
-		h->close(arg, code);
+		close_later(d, code);
 		return 0;
 	}
 }
@@ -250,6 +258,12 @@ unsigned ws_decode(struct ws_decoder *d, const uint8_t *data, size_t len,
 	}
 	if (err != 0)
 		d->closed = true;
+	if (err == 0 && d->close_due) {
+		unsigned code = d->close_code;
+
+		d->close_due = false;
+		h->close(arg, code);	/* d may be gone from here on */
+	}
 	return err;
 }
 

@@ -52,6 +52,8 @@ struct ws_decoder {
 	bool in_frame;		/* the header is done, payload follows */
 	bool in_message;	/* a fragmented text message is open */
 	bool closed;		/* a close frame came: nothing more is read */
+	bool close_due;		/* ...and h->close is still to be called */
+	uint16_t close_code;
 	uint8_t utf8_need;	/* continuation bytes still owed */
 	uint8_t utf8_lo, utf8_hi;	/* range of the next one */
 	uint8_t ctl_len;
