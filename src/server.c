@@ -415,7 +415,7 @@ void server_chown_sockets(struct server *s, uid_t uid, gid_t gid)
 /* The same figures a metrics scrape renders (metrics-figures.c). */
 void server_log_stats(struct server *s)
 {
-	struct figures f;
+	struct figures f = { 0 };	/* figures_collect clears it; cppcheck cannot see that */
 
 	if (figures_collect(&f, &s->pool) == -1) {
 		log_warnx("statistics: out of memory");
