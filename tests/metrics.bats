@@ -222,7 +222,7 @@ EOF
 	assert_chatd_alive
 }
 
-@test "metrics over TLS and on a unix socket" {
+@test "metrics over TLS and on a unix socket; a failed handshake is counted" {
 	"$CHATD_BIN" -V | grep -q '^tls: no' && skip "built without TLS"
 	sockdir
 	local d=$BATS_TEST_TMPDIR
@@ -250,10 +250,23 @@ u.connect(sys.argv[3])
 body = get(u)
 print(body.split('\r\n')[0])
 print([l for l in body.split('\n') if l.startswith('chatd_connections_accepted_total{listener="mtls"')][0])
+def failures():
+    u = socket.socket(socket.AF_UNIX)
+    u.connect(sys.argv[3])
+    key = 'chatd_tls_handshake_failures_total{listener="mtls",protocol="metrics"} '
+    return int([l for l in get(u).split('\n') if l.startswith(key)][0][len(key):])
+before = failures()
+# plain HTTP to the TLS port: chatd closes it, and has counted it by then
+g = socket.create_connection(('127.0.0.1', int(sys.argv[1])))
+g.sendall(b'GET /metrics HTTP/1.1\r\n\r\n')
+while g.recv(65536):
+    pass
+print('handshake failures', failures() - before)
 PY
 	assert_success
 	assert_line --index 0 'HTTP/1.1 200 OK'
 	assert_line --index 1 'HTTP/1.1 200 OK'
 	# the readiness probe (a failed handshake) and the TLS scrape
 	assert_line --index 2 'chatd_connections_accepted_total{listener="mtls",protocol="metrics"} 2'
+	assert_line --index 3 'handshake failures 1'
 }
