@@ -553,6 +553,22 @@ else
 fi
 echo '```'
 echo
+echo "## Metrics (issue 14)"
+echo
+echo "bench/scrape-bench.py: chatd CPU per /metrics scrape with $IDLE_N chat clients"
+echo "connected (target <= 1 ms), then chat fan-out p99 of $CHAT_N clients in"
+echo "another room, without and with a scrape every 100 ms (target: ratio <= 1.05)."
+echo
+echo '```'
+if [ -n "$PY" ]; then
+	"$PY" "$here/scrape-bench.py" --chatd "$CHATD" --clients "$IDLE_N" --bench "$BENCH" \
+	    --fanout-clients "$CHAT_N" --rounds "$ROUNDS" --duration "$CDUR" 2>&1 |
+	    grep -v '^ ' || true
+else
+	echo "skipped: no python3"
+fi
+echo '```'
+echo
 echo "## Commands"
 echo
 echo "Exact commands of the first round (ports are picked free for every run; the"
