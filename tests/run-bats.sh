@@ -38,14 +38,20 @@ found_lib() {
 found_lib bats-support || missing="$missing bats-support"
 found_lib bats-assert || missing="$missing bats-assert"
 # tests/browser.bats (in the whole suite, or named): Debian's Chromium and
-# node + npm (it installs playwright-core with npm ci at test time).
+# node + npm (it installs playwright-core with npm ci at test time);
+# tests/ws-node.bats: node + npm (the npm ws client, npm ci likewise).
+browser=no node=no
 case " $* " in
-*.bats\ *) case " $* " in *browser.bats\ *) browser=yes ;; *) browser=no ;; esac ;;
-*) browser=yes ;;
+*.bats\ *)
+	case " $* " in *browser.bats\ *) browser=yes node=yes ;; esac
+	case " $* " in *ws-node.bats\ *) node=yes ;; esac ;;
+*) browser=yes node=yes ;;
 esac
-if [ $browser = yes ]; then
+if [ $node = yes ]; then
 	command -v node >/dev/null 2>&1 || missing="$missing node"
 	command -v npm >/dev/null 2>&1 || missing="$missing npm"
+fi
+if [ $browser = yes ]; then
 	[ -x "${CHROMIUM:-/usr/bin/chromium}" ] || missing="$missing chromium"
 fi
 if [ -n "$missing" ]; then
