@@ -28,6 +28,7 @@ struct opts {
 	long server_pid;
 	unsigned src_addrs;
 	bool src_set;			/* --src-addrs given */
+	const char *ws_path;		/* --ws PATH: WebSocket clients (chat, conns) */
 	/* echo */
 	unsigned conns, size, pipeline;
 	/* chat */

@@ -21,6 +21,10 @@
  *   wait     wait until a port accepts connections (for scripts).
  *   freeport print a TCP port that is free on 127.0.0.1 (for scripts).
  *
+ * chat and conns take --ws PATH: the clients are then WebSocket clients
+ * (RFC 6455 upgrade on PATH, each line one masked text frame, each text
+ * frame from the server one line), for a websocket listener or a peer.
+ *
  * Each measuring run prints one JSON line on stdout and a human summary
  * on stderr.  Exit status: 0 clean, 1 the run found errors (lost,
  * corrupt or unanswered data, failed connections), 2 usage or setup.
@@ -34,6 +38,7 @@
  *   json.[ch]            the one JSON line
  *   proc-stat.[ch]       the server's memory, CPU and fds; CPU busy ticks
  *   net.[ch]             connecting many clients, epoll registration
+ *   ws.[ch]              the WebSocket upgrade and frames (--ws)
  *   window.[ch]          the phases and measured window of a timed run
  *   mode-MODE.c          one file per mode
  * Built with -D_GNU_SOURCE (Makefile.am): memmem, IP_BIND_ADDRESS_NO_PORT.
@@ -73,7 +78,8 @@ static void usage(FILE *f)
 "common: --label NAME (tag in the JSON), --server-pid PID (server CPU and\n"
 "  memory from /proc), --timeout S (connect/join limit, default 30),\n"
 "  --src-addrs N (bind to 127.0.0.1..N before connecting), --inflight N\n"
-"  (concurrent handshakes, default 64).  Loopback addresses only.\n"
+"  (concurrent handshakes, default 64), --ws PATH (chat, conns: WebSocket\n"
+"  clients upgrading on PATH).  Loopback addresses only.\n"
 "Output: one JSON line on stdout, a summary on stderr.\n", f);
 }
 
@@ -100,7 +106,7 @@ enum {
 	OPT_HOST = 256, OPT_PORT, OPT_CONNS, OPT_SIZE, OPT_PIPE, OPT_DUR, OPT_WARM,
 	OPT_CLIENTS, OPT_SENDERS, OPT_NEVER, OPT_WINDOW, OPT_RATE, OPT_FMT,
 	OPT_LTMO, OPT_COUNT, OPT_PROTO, OPT_PID, OPT_SRC, OPT_HOLD, OPT_PROBE,
-	OPT_EXPECT, OPT_SETTLE, OPT_TIMEOUT, OPT_LABEL, OPT_INFLIGHT, OPT_NRBUF, OPT_HELP
+	OPT_EXPECT, OPT_SETTLE, OPT_TIMEOUT, OPT_LABEL, OPT_INFLIGHT, OPT_NRBUF, OPT_WS, OPT_HELP
 };
 
 /* The modes: name, entry point, what the command line must give it. */
@@ -144,6 +150,7 @@ int main(int argc, char **argv)
 		{ "expect", 1, NULL, OPT_EXPECT }, { "settle", 1, NULL, OPT_SETTLE },
 		{ "timeout", 1, NULL, OPT_TIMEOUT }, { "label", 1, NULL, OPT_LABEL },
 		{ "inflight", 1, NULL, OPT_INFLIGHT }, { "nr-rcvbuf", 1, NULL, OPT_NRBUF },
+		{ "ws", 1, NULL, OPT_WS },
 		{ "help", 0, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -207,6 +214,11 @@ int main(int argc, char **argv)
 		case OPT_LABEL: O.label = optarg; break;
 		case OPT_INFLIGHT: O.inflight = uarg("--inflight", optarg, 1, 100000); break;
 		case OPT_NRBUF: O.nr_rcvbuf = uarg("--nr-rcvbuf", optarg, 0, 1u << 30); break;
+		case OPT_WS:
+			if (optarg[0] != '/')
+				die("--ws: a path beginning with /, not '%s'", optarg);
+			O.ws_path = optarg;
+			break;
 		case OPT_HELP: usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

@@ -3,7 +3,9 @@
  * sending self-identifying lines; closed loop (a line is done when every
  * reading client has it) or a fixed rate; deliveries/s, end-to-end
  * latency, exact loss per (receiver, sender), order violations, lines
- * that are not what was sent; optional clients that never read.
+ * that are not what was sent; optional clients that never read.  With
+ * --ws PATH the clients are WebSocket clients: each line goes out as one
+ * masked text frame (without its LF), each text frame in is one line.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -20,6 +22,7 @@
 #include "json.h"
 #include "net.h"
 #include "window.h"
+#include "ws.h"
 
 /*
  * A benchmark line, M bytes with its LF:
@@ -150,6 +153,18 @@ static void cli_flush(struct chat *ch, struct cli *c)
 	}
 }
 
+/* Sends one line p[0..len) ending in LF: as it is, or with --ws as one
+ * text frame without the LF. */
+static void cli_line(struct chat *ch, struct cli *c, const char *p, size_t len)
+{
+	if (!O.ws_path) {
+		cli_write(ch, c, p, len);
+		return;
+	}
+	char f[1100 + WS_MAX_HDR];
+	cli_write(ch, c, f, ws_frame(f, 1, p, len - 1));
+}
+
 static void snd_send(struct chat *ch, struct snd *s, uint64_t now)
 {
 	char line[1100];
@@ -163,7 +178,7 @@ static void snd_send(struct chat *ch, struct snd *s, uint64_t now)
 	s->next++;
 	if (ch->phase == P_MEASURE)
 		ch->lines_sent++;
-	cli_write(ch, &ch->c[s->cli], line, ch->payload_len + 1);
+	cli_line(ch, &ch->c[s->cli], line, ch->payload_len + 1);
 }
 
 /* Retires finished lines at the head of s's window; in closed loop,
@@ -345,7 +360,27 @@ static void chat_read(struct chat *ch, struct cli *r, uint64_t now)
 			return;
 		}
 		size_t end = have + (size_t)n, pos = 0;
-		for (;;) {
+		while (O.ws_path) {		/* frames: each text frame is a line */
+			unsigned op;
+			char *pl;
+			size_t plen, fl = ws_parse(buf + pos, end - pos, &op, &pl, &plen);
+			if (fl == 0)
+				break;
+			pos += fl;
+			if (op == 1 || op == 0) {
+				chat_line(ch, r, pl, plen, now);
+			} else if (op == 9) {
+				char f[125 + WS_MAX_HDR];
+				cli_write(ch, r, f, ws_frame(f, 10, pl, plen > 125 ? 125 : plen));
+			} else if (op == 8) {
+				cli_kill(ch, r, "close frame from the server");
+			} else if (op != 10) {
+				ch->other_lines++;
+			}
+			if (r->dead)
+				return;
+		}
+		for (; !O.ws_path;) {
 			char *nl = memchr(buf + pos, '\n', end - pos);
 			if (!nl)
 				break;
@@ -538,6 +573,8 @@ int run_chat(void)
 		die("--senders %u is more than --clients %u", O.senders, O.clients);
 	if (O.size < HDR_LEN + 2 || O.size > 1000)
 		die("chat --size: from %u to 1000 bytes (a line and its LF)", HDR_LEN + 2);
+	if (O.ws_path && O.fmt == FMT_NCAT)
+		die("--ws: ncat speaks no WebSocket");
 	if (O.fmt == FMT_NCAT && O.clients < 2)
 		die("ncat does not echo a line to its sender: use at least 2 clients");
 	digits_init();
@@ -584,6 +621,14 @@ int run_chat(void)
 		    up, ch->nall, connect_err);
 		return chat_fail("connect failed", "connected", up);
 	}
+	if (O.ws_path) {
+		unsigned wup = ws_upgrade_all(fds, ch->nall, infl, O.timeout);
+		if (wup < ch->nall) {
+			fprintf(stderr, "chatd-bench: chat: only %u of %u clients upgraded to "
+			    "WebSocket: %s\n", wup, ch->nall, connect_err);
+			return chat_fail("upgrade failed", "upgraded", wup);
+		}
+	}
 	for (unsigned i = 0; i < (greet ? C : ch->nall); i++)
 		cli_setup(ch, i, fds[i]);
 	ch->live_readers = C;
@@ -617,7 +662,7 @@ int run_chat(void)
 		if (now >= next_probe) {
 			char p[32];
 			int n = snprintf(p, sizeof p, "~R%u\n", ++probes);
-			cli_write(ch, &ch->c[0], p, (size_t)n);
+			cli_line(ch, &ch->c[0], p, (size_t)n);
 			next_probe = now + 20 * 1000000ull;
 		}
 		int k = epoll_wait(ch->ep, evs, MAXEV, ms_until(now, next_probe, 20));
@@ -741,6 +786,7 @@ int run_chat(void)
 	juint("window", ch->W);
 	jdbl("rate", O.rate, 1);
 	jstr("peer_format", O.fmt_name);
+	jstr("ws", O.ws_path ? O.ws_path : "");
 	jdbl("duration", O.duration, 3);
 	jdbl("warmup", O.warmup, 3);
 	jclose();

@@ -1,7 +1,9 @@
 /*
  * mode-conns.c - chatd-bench conns: K idle connections from several
  * 127.0.0.x source addresses, each proven served by one round trip; the
- * server's VmRSS before and after, bytes per connection.
+ * server's VmRSS before and after, bytes per connection.  With --ws PATH
+ * they are WebSocket connections (upgraded first; the probe, without its
+ * line end, goes as one text frame).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -13,6 +15,7 @@
 #include "json.h"
 #include "net.h"
 #include "proc-stat.h"
+#include "ws.h"
 
 int run_conns(void)
 {
@@ -37,13 +40,37 @@ int run_conns(void)
 	int *fds = xcalloc(K, sizeof *fds);
 	char *state = xcalloc(K, 1);		/* 0 waiting, 1 proven, 2 lost */
 	uint64_t t0 = now_ns();
-	unsigned up = connect_all(fds, K, O.src_addrs, O.inflight, O.timeout, false);
+	unsigned up = 0;
+	if (!O.ws_path) {
+		up = connect_all(fds, K, O.src_addrs, O.inflight, O.timeout, false);
+	} else {
+		/* as clients that upgrade once connected: --inflight at a time
+		 * connect and upgrade, so the server never holds more request
+		 * heads than that */
+		if (O.proto_echo)
+			die("--ws: with --proto chat only");
+		for (unsigned off = 0; off < K; off += O.inflight) {
+			unsigned m = K - off < O.inflight ? K - off : O.inflight;
+			connect_all(fds + off, m, O.src_addrs, O.inflight, O.timeout, false);
+			up += ws_upgrade_all(fds + off, m, O.inflight, O.timeout);
+		}
+	}
 	double connect_s = (double)(now_ns() - t0) / 1e9;
 
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 	const char *probe = O.probe ? O.probe : (O.proto_echo ? "x" : "/bench-ping\r\n");
 	const char *expect = O.expect ? O.expect : (O.proto_echo ? "x" : "* error");
 	size_t plen = strlen(probe), elen = strlen(expect);
+	char wprobe[256 + WS_MAX_HDR];
+	if (O.ws_path) {
+		size_t tl = plen;
+		while (tl && (probe[tl - 1] == '\n' || probe[tl - 1] == '\r'))
+			tl--;
+		if (tl > 256)
+			die("--probe: at most 256 bytes with --ws");
+		plen = ws_frame(wprobe, 1, probe, tl);
+		probe = wprobe;
+	}
 	unsigned proven = 0, lost = 0, waiting = 0;
 	static char buf[65536];
 
@@ -109,7 +136,7 @@ int run_conns(void)
 	jstr("host", O.host);
 	jint("port", O.port);
 	juint("count", K);
-	jstr("proto", O.proto_echo ? "echo" : "chat");
+	jstr("proto", O.proto_echo ? "echo" : O.ws_path ? "websocket" : "chat");
 	juint("src_addrs", O.src_addrs);
 	jdbl("hold", O.hold, 3);
 	jclose();

@@ -18,7 +18,8 @@
 #   CHAT_DURATION=S measured seconds of the chat runs, with and without
 #                   never-readers (default 10; QUICK 2)
 #   SKIP="a b"      servers to leave out: chatd baseline fanout socat inetd
-#                   seed ncat
+#                   seed ncat node (node: the Node.js + ws peer of the
+#                   WebSocket section, bench/ws-bench.sh)
 #   PYTHON=python3  interpreter for the seed ports
 #   SERVER_CPU=1 CLIENT_CPU=0   the CPUs to pin to
 #
@@ -568,6 +569,12 @@ else
 	echo "skipped: no python3"
 fi
 echo '```'
+echo
+# WebSocket fan-out and idle memory (issue 13): bench/ws-bench.sh prints
+# its own section (progress on stderr)
+ROUNDS=$ROUNDS CLIENTS=$CHAT_N DURATION=$CDUR WARMUP=$WARM IDLE_N=$IDLE_N \
+    SERVER_CPU=$SERVER_CPU CLIENT_CPU=$CLIENT_CPU CHATD_BENCH=$BENCH SKIP="$SKIP" \
+    "$here/ws-bench.sh" "$CHATD" || echo "(bench/ws-bench.sh failed: see its stderr)"
 echo
 echo "## Commands"
 echo
