@@ -235,6 +235,22 @@ static bool over_limit_after_write(struct conn *c, size_t more)
 	return c->out.bytes > 0 && c->out.bytes + more > max;
 }
 
+/* conn_send's rare case, out of line so that the common path (a push
+ * and a flag) stays small enough to inline well into the room's loop. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void send_over_limit(struct conn *c, struct msg *m)
+{
+	if (over_limit_after_write(c, m->len)) {
+		/* Dropping lines would silently corrupt the stream; the only
+		 * honest choice left is to disconnect. */
+		doom(c, "slow consumer: output queue full");
+	} else if (outq_push(&c->out, m) == -1)
+		doom(c, "out of memory");
+	schedule_flush(c);
+}
+
 void conn_send(struct conn *c, struct msg *m)
 {
 	if (c->flags & (CONN_CLOSED | CONN_DOOMED | CONN_LINGER))
@@ -245,11 +261,13 @@ void conn_send(struct conn *c, struct msg *m)
 		schedule_flush(c);
 		return;
 	}
-	if (over_limit_after_write(c, m->len)) {
-		/* Dropping lines would silently corrupt the stream; the only
-		 * honest choice left is to disconnect. */
-		doom(c, "slow consumer: output queue full");
-	} else if (outq_push(&c->out, m) == -1)
+	/* Under max_queue, or an empty queue (which takes any one line):
+	 * nothing to write or decide before queueing. */
+	if (c->out.bytes > 0 && c->out.bytes + m->len > conf_of(c)->max_queue) {
+		send_over_limit(c, m);
+		return;
+	}
+	if (outq_push(&c->out, m) == -1)
 		doom(c, "out of memory");
 	schedule_flush(c);
 }

@@ -20,6 +20,7 @@
 #else
 #define OUTQ_IOV 256		/* messages per writev(2) */
 #endif
+#define OUTQ_HINT_MAX 4096	/* remembered ring: 32 KiB of pointers at most */
 #define NOTICE_MAX 2048
 
 struct msg *msg_new(size_t len)
@@ -93,18 +94,24 @@ struct msg *msg_twin(struct msg *m, struct msg *(*make)(const struct msg *))
 
 static void outq_release_ring(struct outq *q)
 {
-	if (q->ring != q->inline_ring)
+	if (q->ring != q->inline_ring && q->ring != NULL) {
+		/* Kept small enough to stay out of mmap(2) territory: one
+		 * huge burst must not make every later one allocate that much. */
+		q->cap_hint = q->cap < OUTQ_HINT_MAX ? q->cap : OUTQ_HINT_MAX;
 		free(q->ring);
+	}
 	q->ring = NULL;
 	q->cap = 0;
 	q->head = 0;
 }
 
-static int outq_grow(struct outq *q)
+int outq_grow(struct outq *q)
 {
 	uint32_t cap;
 	struct msg **r;
 
+	/* The inline slots first even with a hint: a client that gets one
+	 * line at a time between bursts must not allocate for each. */
 	if (q->cap == 0) {
 		q->ring = q->inline_ring;
 		q->cap = OUTQ_INLINE;
@@ -112,6 +119,8 @@ static int outq_grow(struct outq *q)
 		return 0;
 	}
 	cap = q->cap < OUTQ_MIN ? OUTQ_MIN : q->cap * 2;
+	if (cap < q->cap_hint)
+		cap = q->cap_hint;	/* a power of two: it was a cap */
 	/* An array of pointers: the element size is a pointer's. */
 	r = malloc((size_t)cap * sizeof(*r));	/* NOLINT(bugprone-sizeof-expression) */
 	if (r == NULL)
@@ -127,16 +136,6 @@ static int outq_grow(struct outq *q)
 	return 0;
 }
 
-int outq_push(struct outq *q, struct msg *m)
-{
-	if (q->count == q->cap && outq_grow(q) == -1)
-		return -1;
-	q->ring[(q->head + q->count) & (q->cap - 1)] = msg_ref(m);
-	q->count++;
-	q->bytes += m->len;
-	return 0;
-}
-
 static void outq_drop_head(struct outq *q)
 {
 	msg_unref(q->ring[q->head]);
@@ -145,21 +144,54 @@ static void outq_drop_head(struct outq *q)
 	q->first_off = 0;
 }
 
-/* Releases what the written bytes fully cover. */
+/* Releases what the written bytes fully cover, in one pass: the ring
+ * indexes live in registers and are stored back once. */
 static void outq_advance(struct outq *q, size_t n)
 {
-	q->bytes -= n;
-	while (n > 0) {
-		struct msg *m = q->ring[q->head];
-		size_t left = m->len - q->first_off;
+	uint32_t head = q->head, count = q->count, mask = q->cap - 1;
 
-		if (n < left) {
-			q->first_off += (uint32_t)n;
-			return;
-		}
-		n -= left;
-		outq_drop_head(q);
+	q->bytes -= n;
+	n += q->first_off;	/* counted from the start of ring[head] */
+	while (n > 0) {
+		struct msg *m = q->ring[head];
+
+		if (n < m->len)
+			break;
+		n -= m->len;
+		msg_unref(m);
+		head = (head + 1) & mask;
+		count--;
 	}
+	q->head = head;
+	q->count = count;
+	q->first_off = (uint32_t)n;	/* less than ring[head]'s length */
+}
+
+static int fill_run(struct iovec *iov, struct msg *const *r, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		iov[i].iov_base = r[i]->data;
+		iov[i].iov_len = r[i]->len;
+	}
+	return (int)n;
+}
+
+/* Points iov at up to max queued messages, oldest first; returns how
+ * many.  The ring is at most two contiguous runs (head to the end of the
+ * array, then its start), so no index is masked per message. */
+static int outq_fill_iov(const struct outq *q, struct iovec *iov, int max)
+{
+	uint32_t n = q->count < (uint32_t)max ? q->count : (uint32_t)max;
+	uint32_t first = q->cap - q->head;
+	int k;
+
+	if (first > n)
+		first = n;
+	k = fill_run(iov, q->ring + q->head, first);
+	k += fill_run(iov + k, q->ring, n - first);
+	iov[0].iov_base = (char *)iov[0].iov_base + q->first_off;
+	iov[0].iov_len -= q->first_off;
+	return k;
 }
 
 static ssize_t fd_writev(void *arg, const struct iovec *iov, int n)
@@ -178,17 +210,9 @@ ssize_t outq_flush_with(struct outq *q, outq_writev_fn *wv, void *arg)
 	ssize_t total = 0;
 
 	while (q->count > 0) {
-		int n = 0;
-		ssize_t w;
+		int n = outq_fill_iov(q, iov, OUTQ_IOV);
+		ssize_t w = wv(arg, iov, n);
 
-		for (uint32_t i = 0; i < q->count && n < OUTQ_IOV; i++, n++) {
-			struct msg *m = q->ring[(q->head + i) & (q->cap - 1)];
-			size_t off = i == 0 ? q->first_off : 0;
-
-			iov[n].iov_base = m->data + off;
-			iov[n].iov_len = m->len - off;
-		}
-		w = wv(arg, iov, n);
 		if (w == -1) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return total;

@@ -41,16 +41,33 @@ struct msg *msg_twin(struct msg *m, struct msg *(*make)(const struct msg *));
 
 /* A ring of message pointers.  A few fit inline, so a client that gets
  * lines one at a time never allocates; a burst moves to a heap ring,
- * which is given back once the queue drains. */
+ * which is given back once the queue drains.  The size of the ring given
+ * back is remembered: a room's bursts are alike, so the next one gets a
+ * ring of that size at once instead of doubling up to it again. */
 struct outq {
 	struct msg **ring;	/* inline_ring or the heap; NULL when unused */
 	struct msg *inline_ring[OUTQ_INLINE];
 	uint32_t head, count, cap;	/* cap: a power of two, 0 when unused */
 	uint32_t first_off;	/* bytes of ring[head] already written */
+	uint32_t cap_hint;	/* the last heap ring's size, 0 if none yet */
 	size_t bytes;		/* unsent bytes in the queue */
 };
 
-int outq_push(struct outq *, struct msg *);	/* takes a new reference */
+/* The rare path of outq_push: makes room for one more message. */
+int outq_grow(struct outq *);
+
+/* Queues m and takes a new reference.  Inline: this runs once per
+ * recipient of every line, and the call would cost as much as the push. */
+static inline int outq_push(struct outq *q, struct msg *m)
+{
+	if (q->count == q->cap && outq_grow(q) == -1)
+		return -1;
+	q->ring[(q->head + q->count) & (q->cap - 1)] = msg_ref(m);
+	q->count++;
+	q->bytes += m->len;
+	return 0;
+}
+
 /* Writes as much as the socket takes.  Returns bytes written (0 when the
  * socket is full), or -1 with errno on a write error. */
 ssize_t outq_flush(struct outq *, int fd);

@@ -1,10 +1,11 @@
 /* test_msg.c - shared messages and output queues: reference counts,
- * writev batching, partial writes, ring growth. */
+ * writev batching, partial writes, ring growth and wrap-around. */
 #include "autoconfig.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -139,6 +140,79 @@ static void inline_slots_then_heap(void)
 	close(sv[1]);
 }
 
+/* A transport that takes at most limit bytes per call, like a socket
+ * with little room left: every flush ends in a short write. */
+struct sink {
+	char data[8192];
+	size_t len, limit;
+};
+
+static ssize_t sink_writev(void *arg, const struct iovec *iov, int n)
+{
+	struct sink *s = arg;
+	size_t room = s->limit, took = 0;
+
+	for (int i = 0; i < n && room > 0; i++) {
+		size_t k = iov[i].iov_len < room ? iov[i].iov_len : room;
+
+		memcpy(s->data + s->len + took, iov[i].iov_base, k);
+		took += k;
+		room -= k;
+	}
+	s->len += took;
+	return (ssize_t)took;
+}
+
+static void push_line(struct outq *q, int i, char *expect, size_t *elen)
+{
+	struct msg *m = msg_notice("%d%.*s", i, i % 7, "abcdefg");
+
+	memcpy(expect + *elen, m->data, m->len);
+	*elen += m->len;
+	CHECK(outq_push(q, m) == 0);
+	msg_unref(m);
+}
+
+/* Short writes move the head along while lines keep coming, so the live
+ * part of the ring runs over the end of its array and on at its start:
+ * the bytes must still come out whole and in order.  Once drained, the
+ * ring's size is remembered and the next burst gets it at once. */
+static void ring_wraps_and_remembers_its_size(void)
+{
+	static struct sink s;
+	static char expect[8192];
+	struct outq q = { 0 };
+	size_t elen = 0;
+	uint32_t cap;
+	bool wrapped = false;
+	int i;
+
+	for (i = 0; i < 12; i++)
+		push_line(&q, i, expect, &elen);
+	cap = q.cap;
+	CHECK(cap == 16);
+	/* Less than a line at a time, more while the queue is long: it
+	 * stays between half full and full, never empty nor growing. */
+	for (; i < 200; i++) {
+		s.limit = q.count > 12 ? 20 : 7;
+		CHECK(outq_flush_with(&q, sink_writev, &s) == (ssize_t)s.limit);
+		push_line(&q, i, expect, &elen);
+		wrapped |= q.head + q.count > q.cap;
+	}
+	CHECK(wrapped && q.cap == cap);
+	CHECK(q.bytes == elen - s.len);
+	s.limit = sizeof(s.data);
+	CHECK(outq_flush_with(&q, sink_writev, &s) > 0);
+	CHECK(q.count == 0 && q.bytes == 0 && q.ring == NULL);
+	CHECK_MEM(s.data, s.len, expect, elen);
+	CHECK(q.cap_hint == cap);
+	/* The next burst: the inline slots, then the remembered size. */
+	for (int k = 0; k < 3; k++)
+		push_line(&q, k, expect, &elen);
+	CHECK(q.cap == cap);
+	outq_clear(&q);
+}
+
 int main(void)
 {
 	RUN(build_appends_crlf);
@@ -146,5 +220,6 @@ int main(void)
 	RUN(flush_preserves_order_over_partial_writes);
 	RUN(flush_reports_errors);
 	RUN(inline_slots_then_heap);
+	RUN(ring_wraps_and_remembers_its_size);
 	return unit_done("test_msg");
 }
