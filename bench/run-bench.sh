@@ -20,6 +20,8 @@
 #   SKIP="a b"      servers to leave out: chatd baseline fanout socat inetd
 #                   seed ncat node (node: the Node.js + ws peer of the
 #                   WebSocket section, bench/ws-bench.sh)
+#                   nginx stunnel (TLS peers); tls (the whole TLS
+#                   section, bench/tls-bench.sh)
 #   PYTHON=python3  interpreter for the seed ports
 #   SERVER_CPU=1 CLIENT_CPU=0   the CPUs to pin to
 #
@@ -28,6 +30,12 @@
 # openbsd-inetd (internal echo; needs port 7 free), python3 (the asyncio
 # ports of the seed in bench/).  Every server runs in its own session and
 # is stopped by its process group id when its run ends.
+#
+# The TLS section (issue 12) is bench/tls-bench.sh, run at the end with the
+# same ROUNDS, durations and CPUs: bench/tls-bench (built by `make bench`
+# when configure found OpenSSL 3) against chatd's TLS listener, nginx
+# stream (Debian nginx + libnginx-mod-stream) and stunnel4 terminating TLS
+# in front of chatd's plain echo; a missing peer is skipped, saying so.
 #
 # The server lists are space-separated words, split on purpose:
 # shellcheck disable=SC2086
@@ -575,6 +583,17 @@ echo
 ROUNDS=$ROUNDS CLIENTS=$CHAT_N DURATION=$CDUR WARMUP=$WARM IDLE_N=$IDLE_N \
     SERVER_CPU=$SERVER_CPU CLIENT_CPU=$CLIENT_CPU CHATD_BENCH=$BENCH SKIP="$SKIP" \
     "$here/ws-bench.sh" "$CHATD" || echo "(bench/ws-bench.sh failed: see its stderr)"
+echo
+# TLS (issue 12): chatd's TLS listener against nginx stream and stunnel4
+# in front of chatd's plain echo; the section says why when it is skipped
+case $SKIP in
+*" tls "*) printf '## TLS (issue 12)\n\nSkipped: SKIP=tls.\n' ;;
+*)
+	ROUNDS=$ROUNDS QUICK=$QUICK DURATION=$DUR WARMUP=$WARM SKIP="$SKIP" \
+	    SERVER_CPU=$SERVER_CPU CLIENT_CPU=$CLIENT_CPU CHATD_BENCH=$BENCH \
+	    "$here/tls-bench.sh" "$CHATD" ||
+		printf '## TLS (issue 12)\n\nbench/tls-bench.sh failed (exit %s); see its messages.\n' "$?" ;;
+esac
 echo
 echo "## Commands"
 echo
