@@ -17,6 +17,11 @@
 
 #define NICK_MAX 32
 #define SLICE_LINES 64		/* lines of one client per turn of the loop */
+#define MAX_CLAIMS 1024		/* nickname claims awaiting the cluster */
+/* A claiming client's input waits for the answer (its next lines go
+ * out under the name it asked for, or after the refusal); the cluster
+ * answers within its command timeout, and this is a backstop. */
+#define CLAIM_HOLD_MS 10000
 
 struct room {
 	struct room *next;
@@ -29,6 +34,20 @@ struct room {
 
 /* Every room of the daemon; listeners naming one room share it. */
 static struct room *rooms;
+
+/* The cluster (SPEC 18), or NULL: rooms are this process's alone. */
+static const struct relay *relay;
+
+/* A /nick waiting for the cluster's answer; c is NULL once it left. */
+struct claim {
+	struct claim *next;
+	struct conn *c;
+	struct room *room;
+	uint8_t len;
+	char name[NICK_MAX + 1];
+};
+static struct claim *claims;
+static unsigned nclaims;
 
 /* ---- rooms --------------------------------------------------------- */
 
@@ -49,6 +68,8 @@ static struct room *room_get(const char *name)
 	r->refs = 1;
 	r->next = rooms;
 	rooms = r;
+	if (relay != NULL)
+		relay->room_open(relay->arg, r->name);
 	return r;
 }
 
@@ -63,6 +84,8 @@ static void room_put(struct room *r)
 			*pp = r->next;
 			break;
 		}
+	if (relay != NULL)
+		relay->room_close(relay->arg, r->name);
 	free(r->name);
 	free(r);
 }
@@ -93,6 +116,76 @@ static void to_client(struct conn *c, struct msg *m)
 }
 
 #define notice(c, ...) to_client((c), msg_notice(__VA_ARGS__))
+
+/* One local event for the other nodes: one publish, whatever the room. */
+static void relay_out(const struct conn *c, enum relay_kind kind, bool announce,
+    const char *text, size_t textlen)
+{
+	if (relay != NULL)
+		relay->publish(relay->arg, c->room->name, kind, announce, c->name,
+		    c->namelen, text, textlen);
+}
+
+void chat_set_relay(const struct relay *r)
+{
+	relay = r;
+	if (relay != NULL)
+		for (const struct room *o = rooms; o != NULL; o = o->next)
+			relay->room_open(relay->arg, o->name);
+}
+
+static struct room *room_find(const char *name)
+{
+	for (struct room *r = rooms; r != NULL; r = r->next)
+		if (strcmp(r->name, name) == 0)
+			return r;
+	return NULL;
+}
+
+/* Another node's line or notice, to this node's members of the room.
+ * Its names and text went through that node's framer; a line break
+ * here would be a forged line, so such an event is dropped. */
+void chat_remote_event(const char *room, enum relay_kind kind, bool announce,
+    const char *node, const char *name, size_t namelen,
+    const char *text, size_t textlen)
+{
+	struct room *r = room_find(room);
+	struct msg *m = NULL;
+	int nl = (int)namelen, tl = (int)textlen;
+
+	(void)node;
+	if (r == NULL || r->first == NULL || namelen > 255 || textlen > 1u << 20 ||
+	    memchr(name, '\n', namelen) != NULL || memchr(name, '\r', namelen) != NULL ||
+	    (textlen > 0 && (memchr(text, '\n', textlen) != NULL ||
+	    memchr(text, '\r', textlen) != NULL)))
+		return;
+	switch (kind) {
+	case RELAY_MESSAGE:
+		m = msg_build((struct iovec[]){ { (void *)name, namelen },
+		    { ": ", 2 }, { (void *)text, textlen } }, 3);
+		break;
+	case RELAY_ME:
+		m = msg_build((struct iovec[]){ { "* ", 2 }, { (void *)name, namelen },
+		    { " ", 1 }, { (void *)text, textlen } }, 4);
+		break;
+	case RELAY_JOIN:
+		if (announce)
+			m = msg_notice("%.*s joined", nl, name);
+		break;
+	case RELAY_LEAVE:
+		if (announce)
+			m = msg_notice("%.*s left", nl, name);
+		break;
+	case RELAY_NICK:
+		if (announce)
+			m = msg_notice("%.*s is now known as %.*s", nl, name, tl, text);
+		break;
+	}
+	if (m == NULL)
+		return;
+	room_broadcast(r, m);
+	msg_unref(m);
+}
 
 void chat_rooms_each(chat_room_fn *fn, void *arg)
 {
@@ -156,6 +249,9 @@ void chat_join(struct conn *c)
 	struct room *r = c->ep->proto_state;
 
 	send_motd(c);
+	if (relay != NULL)
+		relay->publish(relay->arg, r->name, RELAY_JOIN, c->ep->conf->announce,
+		    c->name, c->namelen, NULL, 0);
 	if (c->ep->conf->announce) {
 		struct msg *m = msg_notice("%s joined", c->name);
 
@@ -201,6 +297,15 @@ void chat_leave(struct conn *c)
 		r->last = c->room_prev;
 	c->room_prev = c->room_next = NULL;
 	r->nmembers--;
+	/* Its pending /nick, if any, is answered to nobody. */
+	for (struct claim *k = claims; k != NULL; k = k->next)
+		if (k->c == c)
+			k->c = NULL;
+	/* The other nodes hear of it even at shutdown (their members did
+	 * not all leave at once). */
+	if (relay != NULL)
+		relay->publish(relay->arg, r->name, RELAY_LEAVE, c->ep->conf->announce,
+		    c->name, c->namelen, NULL, 0);
 	/* At shutdown everyone leaves at once: N clients would get N-1
 	 * notices each before the one that matters. */
 	if (c->ep->conf->announce && !c->ep->pool->stopping)
@@ -240,17 +345,94 @@ static bool valid_nick(const char *s, size_t n)
 	return true;
 }
 
+struct taken {
+	const char *s;
+	size_t n;
+	bool found;
+};
+
+static void remote_taken(void *arg, const char *name, size_t len)
+{
+	struct taken *t = arg;
+
+	if (len == t->n && strncasecmp(name, t->s, len) == 0)
+		t->found = true;
+}
+
+/* Taken by another member here, by a claim under way here, or by a
+ * member of another node as far as this node knows (the cluster's
+ * claim is the word that counts). */
 static bool nick_taken(const struct conn *self, const char *s, size_t n)
 {
+	struct taken t = { s, n, false };
+
 	for (const struct conn *o = self->room->first; o != NULL; o = o->room_next)
 		if (o != self && o->namelen == n && strncasecmp(o->name, s, n) == 0)
+			return true;
+	for (const struct claim *k = claims; k != NULL; k = k->next)
+		if (k->c != NULL && k->c != self && k->room == self->room &&
+		    k->len == n && strncasecmp(k->name, s, n) == 0)
+			return true;
+	if (relay != NULL)
+		relay->members(relay->arg, self->room->name, remote_taken, &t);
+	return t.found;
+}
+
+static bool claim_pending(const struct conn *c)
+{
+	for (const struct claim *k = claims; k != NULL; k = k->next)
+		if (k->c == c)
 			return true;
 	return false;
 }
 
-static void cmd_nick(struct conn *c, const char *arg, size_t n)
+static void rename_member(struct conn *c, const char *arg, size_t n)
 {
 	char old[CONN_NAME_MAX];
+
+	memcpy(old, c->name, c->namelen + 1u);
+	memcpy(c->name, arg, n);
+	c->name[n] = '\0';
+	c->namelen = (uint8_t)n;
+	/* Nicknames come from strangers: debug only, escaped (SPEC 9). */
+	if (log_get_level() >= LOG_DEBUG) {
+		char e1[128], e2[128];
+
+		log_debug("%s: %s is now known as %s", c->ep->conf->name,
+		    log_escape(old, strlen(old), e1, sizeof(e1)),
+		    log_escape(c->name, c->namelen, e2, sizeof(e2)));
+	}
+	if (relay != NULL)
+		relay->publish(relay->arg, c->room->name, RELAY_NICK, true, old,
+		    strlen(old), c->name, c->namelen);
+	to_room(c, msg_notice("%s is now known as %s", old, c->name));
+}
+
+void chat_nick_claimed(void *token, bool granted)
+{
+	struct claim *k = token, **pp;
+
+	for (pp = &claims; *pp != NULL && *pp != k; pp = &(*pp)->next)
+		;
+	if (*pp == NULL)
+		return;
+	*pp = k->next;
+	nclaims--;
+	if (k->c != NULL && (k->c->flags & CONN_JOINED)) {
+		if (granted)
+			rename_member(k->c, k->name, k->len);
+		else
+			notice(k->c, "error: nickname in use");
+		if (k->c->flags & CONN_HELD)
+			conn_hold_input(k->c, 0);	/* its next lines now */
+	}
+	free(k);
+}
+
+static void cmd_nick(struct conn *c, const char *arg, size_t n)
+{
+	struct claim *k;
+	char name[NICK_MAX + 1];
 
 	if (n == 0) {
 		notice(c, "error: usage: /nick NAME");
@@ -264,47 +446,92 @@ static void cmd_nick(struct conn *c, const char *arg, size_t n)
 		notice(c, "error: nickname in use");
 		return;
 	}
-	memcpy(old, c->name, c->namelen + 1u);
-	memcpy(c->name, arg, n);
-	c->name[n] = '\0';
-	c->namelen = (uint8_t)n;
-	/* Nicknames come from strangers: debug only, escaped (SPEC 9). */
-	if (log_get_level() >= LOG_DEBUG) {
-		char e1[128], e2[128];
-
-		log_debug("%s: %s is now known as %s", c->ep->conf->name,
-		    log_escape(old, strlen(old), e1, sizeof(e1)),
-		    log_escape(c->name, c->namelen, e2, sizeof(e2)));
+	if (relay == NULL) {
+		rename_member(c, arg, n);
+		return;
 	}
-	to_room(c, msg_notice("%s is now known as %s", old, c->name));
+	/* Unique across the cluster: an atomic claim in Redis, answered
+	 * later (chat_nick_claimed); meanwhile the name is held here. */
+	if (claim_pending(c) || nclaims >= MAX_CLAIMS) {
+		notice(c, "error: nickname change under way, try again");
+		return;
+	}
+	if ((k = calloc(1, sizeof(*k))) == NULL) {
+		notice(c, "error: out of memory");
+		return;
+	}
+	k->c = c;
+	k->room = c->room;
+	k->len = (uint8_t)n;
+	memcpy(k->name, arg, n);
+	memcpy(name, arg, n);
+	name[n] = '\0';
+	k->next = claims;
+	claims = k;
+	nclaims++;
+	if (relay->nick_claim(relay->arg, c->room->name, c->name, name, k) == -1) {
+		/* No cluster-wide answer now (Redis away): decided here. */
+		chat_nick_claimed(k, true);
+		return;
+	}
+	conn_hold_input(c, CLAIM_HOLD_MS);
+}
+
+/* The /who line being built: counted first, then written. */
+struct who {
+	char *p;	/* NULL: counting */
+	size_t len, i;
+};
+
+static void who_add(void *arg, const char *name, size_t n)
+{
+	struct who *w = arg;
+
+	if (w->p != NULL) {
+		if (w->i > 0) {
+			memcpy(w->p, ", ", 2);
+			w->p += 2;
+		}
+		memcpy(w->p, name, n);
+		w->p += n;
+	} else
+		w->len += n + 2u;
+	w->i++;
+}
+
+/* Every member of c's room: here in join order, then the other nodes'. */
+static void who_each(const struct conn *c, struct who *w)
+{
+	for (const struct conn *o = c->room->first; o != NULL; o = o->room_next)
+		who_add(w, o->name, o->namelen);
+	if (relay != NULL)
+		relay->members(relay->arg, c->room->name, who_add, w);
 }
 
 static void cmd_who(struct conn *c, const char *arg, size_t n)
 {
+	struct who w = { NULL, 2 + 7, 0 };	/* "* users: " minus the first ", " */
 	struct msg *m;
-	size_t len = 2 + 7, i = 0;	/* "* users: " minus the first ", " */
-	char *p;
+	char *end;
 
 	(void)arg;
 	(void)n;
-	for (const struct conn *o = c->room->first; o != NULL; o = o->room_next)
-		len += o->namelen + 2u;
-	m = msg_new(len + 2);
+	who_each(c, &w);
+	m = msg_new(w.len + 2);
 	if (m == NULL)
 		return;
-	p = m->data;
-	memcpy(p, "* users: ", 9);
-	p += 9;
-	for (const struct conn *o = c->room->first; o != NULL; o = o->room_next, i++) {
-		if (i > 0) {
-			memcpy(p, ", ", 2);
-			p += 2;
-		}
-		memcpy(p, o->name, o->namelen);
-		p += o->namelen;
+	end = m->data + w.len + 2;
+	w = (struct who){ m->data, 0, 0 };
+	memcpy(w.p, "* users: ", 9);
+	w.p += 9;
+	who_each(c, &w);
+	/* The cache cannot change between the two walks (no loop turn). */
+	if (w.p + 2 > end) {
+		msg_unref(m);
+		return;
 	}
-	memcpy(p, "\r\n", 2);
-	m->len = (uint32_t)(p + 2 - m->data);
+	memcpy(w.p, "\r\n", 2);
+	m->len = (uint32_t)(w.p + 2 - m->data);
 	to_client(c, m);
 }
 
@@ -314,6 +541,7 @@ static void cmd_me(struct conn *c, const char *arg, size_t n)
 		notice(c, "error: usage: /me TEXT");
 		return;
 	}
+	relay_out(c, RELAY_ME, false, arg, n);
 	to_room(c, msg_build((struct iovec[]){ { "* ", 2 },
 	    { c->name, c->namelen }, { " ", 1 }, { (void *)arg, n } }, 4));
 }
@@ -393,6 +621,7 @@ void chat_line(struct conn *c, const char *line, size_t n)
 		run_command(c, line, n);
 		return;
 	}
+	relay_out(c, RELAY_MESSAGE, false, line, n);
 	to_room(c, msg_build((struct iovec[]){ { c->name, c->namelen },
 	    { ": ", 2 }, { (void *)line, n } }, 3));
 }
@@ -474,6 +703,14 @@ static size_t handle_lines(struct conn *c, const char *data, size_t len, bool li
 		if (r == FRAME_LINE) {
 			chat_line(c, line, linelen);
 			lines++;
+			if (limited && (c->flags & CONN_HELD)) {
+				/* A /nick waits for the cluster (cmd_nick); not
+				 * at EOF, where the rest is handled at once. */
+				data += used;
+				len -= used;
+				*held = true;
+				break;
+			}
 		} else if (r == FRAME_TOOLONG)
 			notice(c, "error: line too long");
 		else if (limited && c->ep->conf->rate > 0)

@@ -7,10 +7,12 @@
 #ifndef CHATD_CHAT_H
 #define CHATD_CHAT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "proto.h"
+#include "relay.h"
 
 struct conn;
 
@@ -27,5 +29,15 @@ void chat_leave(struct conn *);
 typedef void chat_room_fn(void *arg, const char *room, unsigned members,
     uint64_t deliveries);
 void chat_rooms_each(chat_room_fn *, void *arg);
+
+/* Rooms beyond this process (SPEC 18): the server registers the
+ * cluster's relay (NULL: none); every room that exists is opened on it. */
+void chat_set_relay(const struct relay *);
+/* One event of another node, for the local members of room. */
+void chat_remote_event(const char *room, enum relay_kind, bool announce,
+    const char *node, const char *name, size_t namelen,
+    const char *text, size_t textlen);
+/* The cluster's answer to relay->nick_claim (token as given). */
+void chat_nick_claimed(void *token, bool granted);
 
 #endif

@@ -74,8 +74,10 @@ struct cluster {
 	struct relay relay;
 	struct cluster_stats st;
 	size_t pending_bytes;
+	int64_t grace_until;	/* monotonic ms: no sweep before (see pub_up) */
 	uint64_t outage_dropped;
 	bool outage_logged, full_logged, script_logged;
+	bool was_up;		/* the publish link has been up before */
 };
 
 static const char claim_script[] =
@@ -640,7 +642,8 @@ static void merge_presence(struct cluster *cl, struct croom *r, const redisReply
 	for (struct rmember **pp = &r->remote; *pp != NULL;) {
 		struct rmember *m = *pp;
 
-		if (m->gen != gen && m->present && m->stamp < asked) {
+		if (m->gen != gen && m->present && m->stamp < asked &&
+		    now >= cl->grace_until) {
 			/* Its node stopped renewing it: dead or cut off. */
 			m->present = false;
 			m->stamp = asked;
@@ -771,6 +774,13 @@ static void pub_up(struct rlink *l, void *arg)
 		    (unsigned long long)cl->outage_dropped);
 	cl->outage_logged = false;
 	cl->outage_dropped = 0;
+	/* A Redis that restarted empty has lost the other nodes' presence
+	 * until they are back too and renew it: missing from it for one
+	 * presence_ttl is not leaving.  (A node that died meanwhile leaves
+	 * after that.) */
+	if (cl->was_up)
+		cl->grace_until = selector_now(cl->sel) + cl->ttl_ms;
+	cl->was_up = true;
 	update_up(cl);
 	selector_timer_arm(cl->beat, 0);	/* presence back at once */
 }

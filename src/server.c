@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "activation.h"
+#include "chat.h"
 #include "conn.h"
 #include "listener.h"
 #include "log.h"
@@ -23,6 +24,9 @@
 #include "server.h"
 #ifdef HAVE_TLS
 #include "tls.h"
+#endif
+#ifdef HAVE_CLUSTER
+#include "cluster.h"
 #endif
 
 #define FLUSH_MIN_MS 10000	/* a closing client's least time to take its output */
@@ -176,9 +180,70 @@ static void drop_tls(struct tls_ctx *t)
 #endif
 }
 
+/* ---- the cluster (SPEC 18) ---------------------------------------- */
+
+#ifdef HAVE_CLUSTER
+/* Remote events go to chat; chat sees only the relay. */
+static const struct cluster_sink chat_sink = { chat_remote_event, chat_nick_claimed };
+#endif
+
+/* Before the listeners: their rooms open on the relay as they come.
+ * Redis need not be there: the cluster keeps trying. */
+static int start_cluster(struct server *s, const struct config *cfg)
+{
+	if (cfg->cluster == NULL)
+		return 0;
+#ifdef HAVE_CLUSTER
+	{
+		char err[512];
+
+		s->cluster = cluster_new(s->sel, cfg->cluster, &chat_sink, err, sizeof(err));
+		if (s->cluster == NULL) {
+			log_msg(LOG_ERR, "cluster: %s", err);
+			return -1;
+		}
+		chat_set_relay(cluster_relay(s->cluster));
+		log_notice("cluster: node %s, prefix %s, redis %s",
+		    cfg->cluster->node != NULL ? cfg->cluster->node : "(host name)",
+		    cfg->cluster->prefix != NULL ? cfg->cluster->prefix : "chatd",
+		    cfg->cluster->redis);
+	}
+	return 0;
+#else
+	/* Without cluster support the group is a config error already. */
+	(void)s;
+	return -1;
+#endif
+}
+
+/* A reload keeps the running cluster: its settings need a restart. */
+static void reload_cluster(const struct server *s, const struct config *cfg)
+{
+#ifdef HAVE_CLUSTER
+	bool changed = s->cluster == NULL ? cfg->cluster != NULL :
+	    cfg->cluster == NULL || cluster_conf_changed(s->cluster, cfg->cluster);
+
+	if (changed)
+		log_notice("cluster: settings changed; they take effect when chatd is restarted");
+#else
+	(void)s;
+	(void)cfg;
+#endif
+}
+
+static void stop_cluster(struct server *s)
+{
+	chat_set_relay(NULL);
+#ifdef HAVE_CLUSTER
+	cluster_free(s->cluster);
+#endif
+	s->cluster = NULL;
+}
+
 int server_start(struct server *s, struct config *cfg)
 {
-	if (server_init(s, cfg) == -1 || activation_collect() == -1)
+	if (server_init(s, cfg) == -1 || activation_collect() == -1 ||
+	    start_cluster(s, cfg) == -1)
 		return -1;
 	for (size_t i = 0; i < cfg->nlisteners; i++) {
 		const struct listener_conf *lc = &cfg->listeners[i];
@@ -347,6 +412,7 @@ int server_apply_config(struct server *s, struct config *cfg)
 		commit_plan(s, &plans[i]);
 	free(plans);
 	close_removed(s, cfg);
+	reload_cluster(s, cfg);
 	config_free(s->cfg);
 	s->cfg = cfg;
 	apply_limits(s);
@@ -438,6 +504,7 @@ void server_free(struct server *s)
 		listener_close(l);
 		listener_free(l);
 	}
+	stop_cluster(s);
 	conn_pool_free(&s->pool);
 	selector_timer_free(s->shutdown_timer);
 	s->shutdown_timer = NULL;

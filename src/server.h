@@ -16,6 +16,8 @@
 
 enum server_state { SERVER_RUNNING, SERVER_STOPPING };
 
+struct cluster;
+
 struct server {
 	struct selector *sel;
 	struct config *cfg;
@@ -24,6 +26,7 @@ struct server {
 	struct conn_pool pool;
 	struct listener_owner owner;	/* what every listener may ask */
 	struct sel_timer *shutdown_timer;
+	struct cluster *cluster;	/* NULL: not clustered (SPEC 18) */
 	enum server_state state;
 	int exit_code;
 	int verbose;

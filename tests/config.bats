@@ -216,3 +216,22 @@ send a hi
 expect a ${a}: hi
 EOF
 }
+
+@test "a cluster group: checked in a build with cluster support, refused in one without" {
+	cat >"$BATS_TEST_TMPDIR/c.conf" <<EOF
+listeners = ( { name = "chat"; protocol = "chat"; bind = "$CHAT"; } );
+cluster = { redis = "127.0.0.1:6379"; node = "n1"; presence_ttl = 2.5; };
+EOF
+	if "$CHATD_BIN" -V | grep -q '^cluster: no'; then
+		run chatd_cmd -t -c "$BATS_TEST_TMPDIR/c.conf"
+		assert_failure
+		assert_output --partial 'cluster: this chatd was built without cluster support'
+	else
+		run chatd_cmd -t -c "$BATS_TEST_TMPDIR/c.conf"
+		assert_success
+		sed -i 's/"127.0.0.1:6379"/"nowhere"/' "$BATS_TEST_TMPDIR/c.conf"
+		run chatd_cmd -t -c "$BATS_TEST_TMPDIR/c.conf"
+		assert_failure
+		assert_output --partial "'redis' must be \"HOST:PORT\" or \"unix:PATH\""
+	fi
+}

@@ -109,15 +109,16 @@ start_chatd() {
 # background under `timeout`, sets CHATD_PID (the daemon itself),
 # CHATD_CONF and CHATD_LOG (its stderr), and returns once every stream
 # listener in FILE (or in $CHATD_READY, space-separated addresses) accepts
-# connections.
+# connections.  $CHATD_NAME (default chatd) names the stderr and stdout
+# files, for tests that run more than one daemon (cluster.bats).
 start_chatd_file() {
 	CHATD_CONF=$1
 	shift
-	CHATD_LOG=$BATS_TEST_TMPDIR/chatd.stderr
+	CHATD_LOG=$BATS_TEST_TMPDIR/${CHATD_NAME:-chatd}.stderr
 	: >"$CHATD_LOG"
 	"$TIMEOUT_CMD" -k 5 "$HARD_TIMEOUT" ${CHATD_EXEC_PREFIX:-} ${CHATD_WRAPPER:-} \
 		"$CHATD_BIN" -c "$CHATD_CONF" "$@" \
-		</dev/null >"$BATS_TEST_TMPDIR/chatd.stdout" 2>"$CHATD_LOG" 3>&- &
+		</dev/null >"$BATS_TEST_TMPDIR/${CHATD_NAME:-chatd}.stdout" 2>"$CHATD_LOG" 3>&- &
 	CHATD_TIMEOUT_PID=$!
 	CHATD_PID=
 	local i
