@@ -250,6 +250,12 @@ PY
 # ticks PID: utime + stime of the process, in clock ticks.
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 nfds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
+# queued: connections in the listen queues, not accepted yet (an accept
+# failure pauses accepting; the queue is taken after the storm).
+queued() {
+	ss -ltnH "( sport = :$chat or sport = :$echo )" 2>/dev/null |
+	    awk '{ n += $2 } END { print n + 0 }'
+}
 alive() { kill -0 "$pid" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null; }
 
 slow=1; [[ $wrapper == valgrind ]] && slow=5
@@ -272,14 +278,17 @@ fiu-ctrl "${ctl[@]}" "$pid" || die "fiu-ctrl could not disable the failure point
 if ! alive; then
 	die "chatd died during the storm"
 else
-	# Closing connections drain within chatd's bounds (linger, flush).
+	# Closing connections drain within chatd's bounds (linger, flush),
+	# after the listen queues are taken.
 	for ((i = 0; i < 200 * slow; i++)); do
-		(($(nfds "$pid") <= fds_before)) && break
+		(($(queued) == 0 && $(nfds "$pid") <= fds_before)) && break
 		sleep 0.1
 	done
 	now=$(nfds "$pid")
 	((now <= fds_before)) ||
-		{ ls -l "/proc/$pid/fd"; die "chatd holds $now descriptors, $fds_before before the storm"; }
+		{ ls -l "/proc/$pid/fd"; ss -tanpe 2>/dev/null | grep "pid=$pid," || true
+		  kill -USR1 "$pid"; sleep 0.5; tail -20 "$work/chatd.log"
+		  die "chatd holds $now descriptors, $fds_before before the storm"; }
 	t0=$(ticks "$pid"); sleep 3; t1=$(ticks "$pid")
 	echo "fault-inject: idle CPU after the storm: $((t1 - t0)) ticks in 3 s"
 	# A spinning loop burns ~300 ticks in 3 s; an idle one none.
