@@ -478,3 +478,45 @@ EOF
 	CHATD_TEST_REDIS_PORT=$RP run "$CHATD_BUILDDIR/tests/unit/test_cluster_redis"
 	assert_success
 }
+
+@test "metrics: chatd_cluster_* families on a metrics listener" {
+	use_ports 4
+	export RP=$P1 A=127.0.0.1:$P2 B=127.0.0.1:$P3 M=127.0.0.1:$P4
+	redis_start
+	EXTRA_LISTENERS=", { name = \"metrics\"; protocol = \"metrics\"; bind = \"$M\"; }" \
+		node_start n1 A
+	node_start n2 B
+	wait_linked
+	tclient <<'EOF'
+open a ${A}
+open b ${B}
+allow a \* .* (joined|is now known as .*)
+allow b \* .* (joined|is now known as .*)
+send b /nick bob
+expect_seen a \* .* is now known as bob
+send a hi
+expect b .*: hi
+EOF
+	run curl -sf "http://$M/metrics"
+	assert_success
+	assert_line 'chatd_cluster_up 1'
+	assert_line '# TYPE chatd_cluster_published_total counter'
+	assert_line --regexp '^chatd_cluster_published_total [1-9][0-9]*$'
+	assert_line --regexp '^chatd_cluster_received_total [1-9][0-9]*$'
+	assert_line 'chatd_cluster_dropped_total{reason="redis_down"} 0'
+	assert_line 'chatd_cluster_dropped_total{reason="queue_full"} 0'
+	assert_line 'chatd_cluster_link_losses_total 0'
+	redis_stop
+	node_use n1
+	wait_log 'publish link\): .*; retrying'
+	wait_log 'subscribe link\): .*; retrying'
+	tclient <<'EOF'
+open a ${A}
+send a not across
+expect a .*: not across
+EOF
+	run curl -sf "http://$M/metrics"
+	assert_line 'chatd_cluster_up 0'
+	assert_line --regexp '^chatd_cluster_dropped_total\{reason="redis_down"\} [1-9][0-9]*$'
+	assert_line 'chatd_cluster_link_losses_total 2'
+}
