@@ -109,7 +109,7 @@ wait_linked() {
 node_conf() {
 	cat <<EOF
 log = { level = "info"; };
-listeners = ( { name = "chat"; protocol = "chat"; bind = "${!2}"; room = "lobby"; rate = 0; }${EXTRA_LISTENERS:-} );
+listeners = ( { name = "chat"; protocol = "chat"; bind = "${!2}"; room = "lobby"; rate = 0;${LISTENER_KEYS:-} }${EXTRA_LISTENERS:-} );
 cluster = { redis = "127.0.0.1:$RP"; node = "$1"; presence_ttl = $TTL; ${3:-} };
 EOF
 }
@@ -519,4 +519,39 @@ EOF
 	assert_line 'chatd_cluster_up 0'
 	assert_line --regexp '^chatd_cluster_dropped_total\{reason="redis_down"\} [1-9][0-9]*$'
 	assert_line 'chatd_cluster_link_losses_total 2'
+}
+
+@test "two nodes sharing one port (reuseport = true) are one room" {
+	redis_start
+	export LISTENER_KEYS=' reuseport = true;'
+	node_start n1 A
+	node_start n2 A
+	wait_linked
+	# 16 clients on the one port: the kernel spreads them over both.
+	tclient <<'EOF'
+openmany c 16 ${A}
+open a ${A}
+allow a \* .* (joined|is now known as .*)
+send a /nick alice
+expect_seen a \* .* is now known as alice
+EOF
+	local n1 n2
+	n1=$(grep -c ' connected' "$BATS_TEST_TMPDIR/n1.stderr")
+	n2=$(grep -c ' connected' "$BATS_TEST_TMPDIR/n2.stderr")
+	echo "# n1 took $n1 connections, n2 $n2" >&3
+	((n1 > 0 && n2 > 0)) || fail "one node took every connection ($n1, $n2)"
+	tclient <<'EOF'
+open a ${A}
+open b ${A}
+allow a \* .* (joined|is now known as .*)
+allow b \* .* (joined|is now known as .*)
+send a /nick alice
+send b /nick bob
+expect_seen a \* .* is now known as bob
+expect_seen b \* .* is now known as alice
+send a hi bob
+expect b alice: hi bob
+send b /who
+expect b \* users: (alice, bob|bob, alice)
+EOF
 }
