@@ -2,7 +2,8 @@
 # tests/packaging/units.sh - the shipped systemd units, checked without
 # installing anything and without root:
 #   - systemd-analyze verify (in a scratch root: --root=, the host's
-#     standard units, a stub /usr/sbin/chatd, the man pages) prints nothing;
+#     standard units, a stub /usr/sbin/chatd, the man pages) prints nothing,
+#     for the installed units and the chatd@.service example;
 #   - systemd-analyze security --offline=true rates chatd.service <= 2.0;
 #   - every listener of the sample etc/chatd.conf that a socket unit
 #     passes in has FileDescriptorName= = its name and ListenStream= = its
@@ -59,8 +60,10 @@ else
 	echo "# man(1) or man/*.in missing: Documentation= not checked here"
 fi
 
+# The template of several instances sharing ports (an example, not installed).
+cp "$src/systemd/chatd@.service.example" "$unitdir/chatd@.service"
 out=$(cd / && MANPATH=$root/usr/share/man timeout 60 systemd-analyze verify "$man_opt" \
-    --root="$root" chatd.service chatd.socket chatd-echo.socket 2>&1)
+    --root="$root" chatd.service chatd.socket chatd-echo.socket chatd@1.service 2>&1)
 rc=$?
 if [ $rc -eq 0 ] && [ -z "$out" ]; then
 	ok "systemd-analyze verify prints nothing"
