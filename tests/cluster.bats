@@ -555,3 +555,43 @@ send b /who
 expect b \* users: (alice, bob|bob, alice)
 EOF
 }
+
+@test "a Redis that does not answer (SIGSTOP): local delivery goes on, the queue toward it is bounded" {
+	use_ports 4
+	export RP=$P1 A=127.0.0.1:$P2 B=127.0.0.1:$P3 M=127.0.0.1:$P4
+	redis_start
+	EXTRA_LISTENERS=", { name = \"metrics\"; protocol = \"metrics\"; bind = \"$M\"; }" \
+		node_start n1 A
+	node_start n2 B
+	wait_linked
+	local rpid
+	rpid=$(rcli INFO server | sed -n 's/^process_id:\([0-9]*\).*/\1/p')
+	kill -STOP "$rpid"
+	# 10,000 lines while Redis reads nothing: more than the queue toward
+	# it holds (8192 commands); every local member gets every line at once.
+	tclient <<'EOF'
+open a ${A}
+open a2 ${A}
+time_limit 2500
+blast a 10000 line
+expect_seq a2 10000 .*: line
+time_limit 0
+EOF
+	run curl -sf "http://$M/metrics"
+	kill -CONT "$rpid"
+	assert_line --regexp '^chatd_cluster_dropped_total\{reason="queue_full"\} [1-9][0-9]*$'
+	node_use n1
+	wait_log 'cluster: redis is not keeping up; lines for other nodes are dropped'
+	# Redis answers again: cross-node chat is back.
+	wait_linked 5000
+	tclient <<'EOF'
+open a ${A}
+open b ${B}
+allow a \* .* (joined|is now known as .*)
+allow b \* .* (joined|is now known as .*)
+send b /nick bob
+expect_seen a \* .* is now known as bob
+send a hi
+expect b .*: hi
+EOF
+}
