@@ -16,9 +16,15 @@
  *   echo       N TLS connections, one M-byte message in flight on each,
  *              every byte checked; messages/s, MB/s, round-trip
  *              percentiles.
+ *   chat       C clients in one chat room (a listener with announce =
+ *              false, rate = 0), every one sending 64-byte lines in a
+ *              closed loop: the next when its own line has come back;
+ *              deliveries/s (lines received by all clients), own-line
+ *              round-trip percentiles.  --plain runs the same client
+ *              without TLS, for the plaintext figure it is compared with.
  *
- * The echo server on the other side must send back every byte it gets
- * (protocol = "echo").  Output: one JSON line on stdout (the same shape
+ * The server must send back every byte it gets (protocol = "echo"),
+ * except in chat mode (protocol = "chat").  Output: one JSON line on stdout (the same shape
  * as chatd-bench's, so run-bench.sh reads both), a summary on stderr.
  * Exit status: 0 clean, 1 the run found errors, 2 usage or setup.
  *
@@ -53,13 +59,14 @@
 
 struct opts O;			/* the part the shared helpers read */
 
-enum tmode { M_HANDSHAKE, M_IDLE, M_ECHO };
+enum tmode { M_HANDSHAKE, M_IDLE, M_ECHO, M_CHAT };
 
 static struct {
 	enum tmode mode;
 	unsigned conns, size, count, inflight, version;
 	double duration, warmup, hold, timeout;
 	const char *groups, *label, *name;
+	bool plain;			/* chat: no TLS */
 } T = {
 	.conns = 16, .size = 64, .count = 2000, .inflight = 64, .version = 13,
 	.duration = 5, .warmup = 1, .hold = 1, .timeout = 30, .groups = "X25519",
@@ -77,6 +84,9 @@ struct tconn {
 	uint64_t seq;			/* messages done on this connection */
 	unsigned got;			/* bytes of the reply so far */
 	unsigned char *msg;		/* what was sent (size bytes) */
+	char id[5];			/* chat: this client's 4 digits */
+	unsigned llen;			/* chat: bytes of a partial line */
+	char line[256];
 };
 
 static struct {
@@ -87,7 +97,8 @@ static struct {
 	enum phase phase;
 	struct window w;
 	struct hist hs, cycle, rtt;
-	uint64_t handshakes, msgs, errors, started, verified;
+	uint64_t handshakes, msgs, errors, started, verified, deliveries;
+	bool chat_go;			/* chat: clients may send */
 	unsigned live, proven, lost;
 	char err[200];
 } S;
@@ -101,6 +112,8 @@ static void usage(FILE *f)
 "  idle      --server-pid PID [--count K (default 2000)] [--inflight N]\n"
 "            [--hold S]\n"
 "  echo      [--conns N] [--size M] [--duration S] [--warmup S]\n"
+"  chat      [--conns C (clients, default 500)] [--duration S] [--warmup S]\n"
+"            [--plain]\n"
 "common: --host H (loopback), --label NAME, --server-pid PID, --timeout S,\n"
 "  --tls 1.2|1.3 (default 1.3), --groups LIST (default X25519).\n"
 "The server must echo what it gets.  One JSON line on stdout.\n", f);
@@ -169,7 +182,7 @@ static void conn_fail(struct tconn *c, const char *what, const char *why)
 		    (long)(c - S.c), what, why);
 	if (c->st == C_IDLE)
 		S.proven--;
-	if (S.phase == P_MEASURE || T.mode == M_IDLE || T.mode == M_ECHO)
+	if (S.phase == P_MEASURE || T.mode != M_HANDSHAKE)
 		S.errors++;
 	S.lost++;
 	conn_close(c, false);
@@ -190,12 +203,16 @@ static bool conn_start(struct tconn *c, uint64_t now)
 		close(fd);
 		return false;
 	}
-	SSL *ssl = SSL_new(S.ctx);
-	if (!ssl || SSL_set_fd(ssl, fd) != 1)
-		die("SSL_new: %s", ssl_reason());
-	SSL_set_connect_state(ssl);
+	SSL *ssl = NULL;
+	if (!T.plain) {
+		ssl = SSL_new(S.ctx);
+		if (!ssl || SSL_set_fd(ssl, fd) != 1)
+			die("SSL_new: %s", ssl_reason());
+		SSL_set_connect_state(ssl);
+	}
 	c->fd = fd;
 	c->ssl = ssl;
+	c->llen = 0;
 	c->st = C_HANDSHAKE;
 	c->t_start = now;
 	c->got = 0;
@@ -274,6 +291,8 @@ static void round_trip_done(struct tconn *c, uint64_t now)
 			set_events(c, EPOLLIN | EPOLLRDHUP);
 		}
 		return;
+	case M_CHAT:
+		return;		/* chat_step does its own */
 	}
 }
 
@@ -355,6 +374,153 @@ static void step(struct tconn *c, uint64_t now)
 	}
 }
 
+/* chat: reads (TLS or plain) without blocking: > 0 bytes, 0 after
+ * setting the interest that waits, -1 when the connection failed. */
+static int chat_read(struct tconn *c, unsigned char *buf, int len)
+{
+	if (T.plain) {
+		ssize_t n = read(c->fd, buf, (size_t)len);
+		if (n > 0)
+			return (int)n;
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		conn_fail(c, "read", n == 0 ? "closed by the server" : strerror(errno));
+		return -1;
+	}
+	int r = SSL_read(c->ssl, buf, len);
+	if (r > 0)
+		return r;
+	return want(c, r, "read") ? 0 : -1;
+}
+
+/* chat: the next line of c, "~IIII:SEQ:xxx...\n", size bytes */
+static void chat_send(struct tconn *c, uint64_t now)
+{
+	int n = snprintf((char *)c->msg, T.size, "~%s:%08" PRIu64 ":", c->id, c->seq);
+	memset(c->msg + n, 'x', T.size - (unsigned)n - 1);
+	c->msg[T.size - 1] = '\n';
+	c->t_sent = now;
+	c->st = C_WRITE;
+	int r;
+	if (T.plain) {
+		ssize_t w = write(c->fd, c->msg, T.size);
+		if (w < 0 && errno == EAGAIN) {
+			set_events(c, EPOLLIN | EPOLLOUT);
+			return;
+		}
+		r = (int)w;
+		if (w <= 0) {
+			conn_fail(c, "write", w < 0 ? strerror(errno) : "write returned 0");
+			return;
+		}
+	} else {
+		r = SSL_write(c->ssl, c->msg, (int)T.size);
+		if (r <= 0) {
+			int e = SSL_get_error(c->ssl, r);
+			if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
+				set_events(c, EPOLLIN | EPOLLOUT);
+				return;
+			}
+			want(c, r, "write");
+			return;
+		}
+	}
+	if ((unsigned)r != T.size) {
+		conn_fail(c, "write", "short write");
+		return;
+	}
+	c->st = C_READ;
+	set_events(c, EPOLLIN);
+}
+
+/* chat: one whole line that c received */
+static void chat_line(struct tconn *c, const char *l, size_t n, uint64_t now)
+{
+	if (S.phase == P_MEASURE)
+		S.deliveries++;
+	if (c->st != C_READ)
+		return;
+	const char *t = memchr(l, '~', n);
+	if (t && (size_t)(l + n - t) > 5 && !memcmp(t + 1, c->id, 4) && t[5] == ':') {
+		if (S.phase == P_MEASURE) {
+			S.msgs++;
+			hist_add(&S.rtt, now - c->t_sent);
+		}
+		c->seq++;
+		c->st = C_IDLE;
+	}
+}
+
+static void chat_step(struct tconn *c, uint64_t now)
+{
+	static unsigned char buf[65536];
+	if (c->st == C_HANDSHAKE) {
+		if (T.plain) {
+			struct sockaddr_in a;
+			socklen_t al = sizeof a;
+			if (getpeername(c->fd, (struct sockaddr *)&a, &al) < 0) {
+				int err = 0;
+				socklen_t el = sizeof err;
+				getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+				if (err) {
+					conn_fail(c, "connect", strerror(err));
+					return;
+				}
+				set_events(c, EPOLLOUT);
+				return;
+			}
+		} else {
+			int r = SSL_do_handshake(c->ssl);
+			if (r != 1) {
+				want(c, r, "handshake");
+				return;
+			}
+			hist_add(&S.hs, now - c->t_start);
+		}
+		c->st = C_IDLE;
+		set_events(c, EPOLLIN);
+	}
+	if (c->st == C_WRITE) {
+		chat_send(c, now);
+		if (c->st == C_FREE || c->st == C_WRITE)
+			return;
+	}
+	for (;;) {
+		int n = chat_read(c, buf, (int)sizeof buf);
+		if (n < 0)
+			return;
+		if (n == 0)
+			break;
+		const unsigned char *p = buf, *end = buf + n;
+		while (p < end) {
+			const unsigned char *nl = memchr(p, '\n', (size_t)(end - p));
+			if (!nl) {
+				size_t k = (size_t)(end - p);
+				if (c->llen + k > sizeof c->line)
+					k = sizeof c->line - c->llen;	/* an overlong line: cut */
+				memcpy(c->line + c->llen, p, k);
+				c->llen += (unsigned)k;
+				break;
+			}
+			if (c->llen) {
+				size_t k = (size_t)(nl - p);
+				if (c->llen + k > sizeof c->line)
+					k = sizeof c->line - c->llen;
+				memcpy(c->line + c->llen, p, k);
+				chat_line(c, c->line, c->llen + k, now);
+				c->llen = 0;
+			} else {
+				chat_line(c, (const char *)p, (size_t)(nl - p), now);
+			}
+			p = nl + 1;
+		}
+		if (n < (int)sizeof buf && T.plain)
+			break;
+	}
+	if (c->st == C_IDLE && S.chat_go && S.phase <= P_MEASURE)
+		chat_send(c, now);
+}
+
 static void loop_once(int tmo)
 {
 	struct epoll_event evs[MAXEV];
@@ -364,8 +530,12 @@ static void loop_once(int tmo)
 	uint64_t now = now_ns();
 	for (int j = 0; j < k; j++) {
 		struct tconn *c = &S.c[evs[j].data.u32];
-		if (c->st != C_FREE)
-			step(c, now);
+		if (c->st != C_FREE) {
+			if (T.mode == M_CHAT)
+				chat_step(c, now);
+			else
+				step(c, now);
+		}
 	}
 }
 
@@ -434,10 +604,15 @@ static int run_timed(void)
 			struct tconn *c = &S.c[started++];
 			if (!conn_start(c, now))
 				die("%s", S.err);
-			step(c, now);
+			if (T.mode == M_CHAT) {
+				snprintf(c->id, sizeof c->id, "%04u", (unsigned)(c - S.c) % 10000);
+				chat_step(c, now);
+			} else {
+				step(c, now);
+			}
 			pending += c->st == C_HANDSHAKE;
 		}
-		if (T.mode != M_ECHO || (started == T.conns && pending == 0))
+		if (T.mode == M_HANDSHAKE || (started == T.conns && pending == 0))
 			break;
 		loop_once(20);
 		now = now_ns();
@@ -450,6 +625,12 @@ static int run_timed(void)
 	double connect_s = (double)(now_ns() - S.w.t0) / 1e9;
 
 	now = now_ns();
+	if (T.mode == M_CHAT) {
+		S.chat_go = true;
+		for (unsigned i = 0; i < T.conns; i++)
+			if (S.c[i].st == C_IDLE)
+				chat_send(&S.c[i], now);
+	}
 	t_meas = now + (uint64_t)(T.warmup * 1e9);
 	while (S.phase != P_DONE) {
 		now = now_ns();
@@ -469,7 +650,7 @@ static int run_timed(void)
 				busy += S.c[i].st != C_FREE && S.c[i].st != C_IDLE;
 			if (busy == 0 || now >= t_stop) {
 				if (busy)
-					S.errors += busy;
+					S.errors += busy;	/* unanswered */
 				S.phase = P_DONE;
 				break;
 			}
@@ -489,7 +670,21 @@ static int run_timed(void)
 	json_params();
 	jopen("results");
 	jbool("ok", ok);
-	if (T.mode == M_HANDSHAKE) {
+	if (T.mode == M_CHAT) {
+		double dps = secs > 0 ? (double)S.deliveries / secs : 0;
+		jbool("plain", T.plain);
+		jdbl("connect_s", connect_s, 3);
+		juint("deliveries", S.deliveries);
+		jdbl("deliveries_per_s", dps, 1);
+		juint("lines", S.msgs);
+		jdbl("lat_p50_us", hist_pct_us(&S.rtt, 50), 1);
+		jdbl("lat_p99_us", hist_pct_us(&S.rtt, 99), 1);
+		fprintf(stderr, "chat %s: %u %s clients, %.1f s: %.0f deliveries/s, %" PRIu64
+		    " own lines back (p50 %.0f p99 %.0f us), %" PRIu64 " errors%s%s\n",
+		    T.label, T.conns, T.plain ? "plain" : "TLS", secs, dps, S.msgs,
+		    hist_pct_us(&S.rtt, 50), hist_pct_us(&S.rtt, 99),
+		    S.errors, S.err[0] ? "; first: " : "", S.err);
+	} else if (T.mode == M_HANDSHAKE) {
 		double hps = secs > 0 ? (double)S.handshakes / secs : 0;
 		juint("handshakes", S.handshakes);
 		jdbl("handshakes_per_s", hps, 1);
@@ -591,7 +786,7 @@ static int run_idle(void)
 enum {
 	OPT_HOST = 256, OPT_PORT, OPT_CONNS, OPT_SIZE, OPT_DUR, OPT_WARM, OPT_COUNT,
 	OPT_INFLIGHT, OPT_HOLD, OPT_PID, OPT_TIMEOUT, OPT_LABEL, OPT_TLS, OPT_GROUPS,
-	OPT_HELP
+	OPT_PLAIN, OPT_HELP
 };
 
 int main(int argc, char **argv)
@@ -604,6 +799,7 @@ int main(int argc, char **argv)
 		{ "hold", 1, NULL, OPT_HOLD }, { "server-pid", 1, NULL, OPT_PID },
 		{ "timeout", 1, NULL, OPT_TIMEOUT }, { "label", 1, NULL, OPT_LABEL },
 		{ "tls", 1, NULL, OPT_TLS }, { "groups", 1, NULL, OPT_GROUPS },
+		{ "plain", 0, NULL, OPT_PLAIN },
 		{ "help", 0, NULL, OPT_HELP }, { NULL, 0, NULL, 0 }
 	};
 	const char *host = "127.0.0.1";
@@ -619,8 +815,10 @@ int main(int argc, char **argv)
 		T.mode = M_IDLE;
 	else if (!strcmp(T.name, "echo"))
 		T.mode = M_ECHO, T.conns = 1;
+	else if (!strcmp(T.name, "chat"))
+		T.mode = M_CHAT, T.conns = 500;
 	else
-		die("unknown mode '%s' (handshake, idle, echo)", T.name);
+		die("unknown mode '%s' (handshake, idle, echo, chat)", T.name);
 	optind = 2;
 	int opt;
 	while ((opt = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
@@ -646,12 +844,17 @@ int main(int argc, char **argv)
 				die("--tls: 1.2 or 1.3, not '%s'", optarg);
 			break;
 		case OPT_GROUPS: T.groups = optarg; break;
+		case OPT_PLAIN: T.plain = true; break;
 		case OPT_HELP: usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
 	if (optind < argc)
 		die("unexpected argument '%s'", argv[optind]);
+	if (T.plain && T.mode != M_CHAT)
+		die("--plain is for chat mode only");
+	if (T.mode == M_CHAT && (T.size < 24 || T.conns > 10000))
+		die("chat: --size at least 24, at most 10000 clients");
 	if (O.port == 0)
 		die("--port is required");
 	O.dst.sin_family = AF_INET;
