@@ -595,6 +595,20 @@ case $SKIP in
 		printf '## TLS (issue 12)\n\nbench/tls-bench.sh failed (exit %s); see its messages.\n' "$?" ;;
 esac
 echo
+echo "## Cluster (issue 15)"
+echo
+echo "bench/cluster-bench.py: a redis-server and two chatd nodes, 500 members of"
+echo "one room spread over both; Redis commands per line (target <= 1.05) and"
+echo "what crossing to the other node adds to p50 latency (target <= 0.5 ms)."
+echo
+echo '```'
+if [ -n "$PY" ]; then
+	"$PY" "$here/cluster-bench.py" --chatd "$CHATD" 2>&1 | grep -v '^chatd: running as root' || true
+else
+	echo "skipped: no python3"
+fi
+echo '```'
+echo
 echo "## Commands"
 echo
 echo "Exact commands of the first round (ports are picked free for every run; the"
