@@ -47,6 +47,7 @@ struct rmember {
 	int64_t stamp;		/* monotonic ms of what we last learnt */
 	unsigned gen;		/* refresh generation that saw it */
 	bool present;		/* false: a tombstone (left) */
+	bool seen_once;		/* in one refresh, not yet in the next */
 	size_t nodelen, namelen;
 	char key[];		/* "NODE\nNAME" */
 };
@@ -636,6 +637,16 @@ static void merge_presence(struct cluster *cl, struct croom *r, const redisReply
 		m->gen = gen;
 		if (m->present || m->stamp >= asked)
 			continue;
+		/* A name is in Redis before its event: a /nick claim adds it,
+		 * then the node publishes the rename.  Announcing it at once
+		 * would show "NEW joined" and later "OLD left"; a member no
+		 * event has told of is announced when a second refresh still
+		 * finds it. */
+		if (r->synced && !m->seen_once) {
+			m->seen_once = true;
+			m->stamp = asked;	/* kept, not freed below */
+			continue;
+		}
 		m->present = true;
 		m->stamp = asked;
 		if (r->synced)
@@ -644,6 +655,8 @@ static void merge_presence(struct cluster *cl, struct croom *r, const redisReply
 	for (struct rmember **pp = &r->remote; *pp != NULL;) {
 		struct rmember *m = *pp;
 
+		if (m->gen != gen)
+			m->seen_once = false;
 		if (m->gen != gen && m->present && m->stamp < asked &&
 		    now >= cl->grace_until) {
 			/* Its node stopped renewing it: dead or cut off. */
