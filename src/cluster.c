@@ -785,8 +785,10 @@ static void pub_up(struct rlink *l, void *arg)
 	(void)l;
 	cl->pending_bytes = 0;
 	if (cl->outage_logged)
-		log_notice("cluster: redis back; %llu lines for other nodes were dropped meanwhile",
-		    (unsigned long long)cl->outage_dropped);
+		log_notice("cluster: redis back; %llu %s for other nodes %s dropped meanwhile",
+		    (unsigned long long)cl->outage_dropped,
+		    cl->outage_dropped == 1 ? "line" : "lines",
+		    cl->outage_dropped == 1 ? "was" : "were");
 	cl->outage_logged = false;
 	cl->outage_dropped = 0;
 	/* A Redis that restarted empty has lost the other nodes' presence
