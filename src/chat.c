@@ -706,7 +706,6 @@ static size_t handle_lines(struct conn *c, const char *data, size_t len, bool li
 			if (limited && (c->flags & CONN_HELD)) {
 				/* A /nick waits for the cluster (cmd_nick); not
 				 * at EOF, where the rest is handled at once. */
-				data += used;
 				len -= used;
 				*held = true;
 				break;
