@@ -365,6 +365,7 @@ EOF
 	tclient <<'EOF'
 open a ${A}
 open a2 ${A}
+expect a \* .* joined
 send a local only
 expect a2 .*: local only
 EOF
@@ -448,6 +449,7 @@ EOF
 	tclient <<'EOF'
 open a ${A}
 open a2 ${A}
+expect a \* .* joined
 send a still here
 expect a2 .*: still here
 EOF
