@@ -212,16 +212,26 @@ static void doom(struct conn *c, const char *reason)
 	c->flags |= CONN_DOOMED;
 }
 
+/* More would take the queue past max_queue.  One message always fits
+ * an empty queue: a long line or a big /who must not look like a slow
+ * consumer. */
+static inline bool exceeds_queue(const struct conn *c, size_t more)
+{
+	return c->out.bytes > 0 && c->out.bytes + more > conf_of(c)->max_queue;
+}
+
 /* Over max_queue before the next flush: write now, so the limit counts
  * what the client really has not taken, not what one loop iteration
- * queued.  Never closes here: the caller may be walking a room. */
+ * queued.  Never closes here: the caller may be walking a room.  Out of
+ * line: conn_send's common path (a push and a flag) stays small enough
+ * to inline well into the room's loop. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
 static bool over_limit_after_write(struct conn *c, size_t more)
 {
-	size_t max = conf_of(c)->max_queue;
 	ssize_t n;
 
-	if (c->out.bytes == 0 || c->out.bytes + more <= max)
-		return false;
 	if (c->flags & CONN_HANDSHAKE)
 		return true;
 	n = outq_flush_with(&c->out, tr_writev, c);
@@ -230,25 +240,7 @@ static bool over_limit_after_write(struct conn *c, size_t more)
 		return true;
 	}
 	c->ep->stats.bytes_out += (uint64_t)n;
-	/* One message always fits an empty queue: a long line or a big /who
-	 * must not look like a slow consumer. */
-	return c->out.bytes > 0 && c->out.bytes + more > max;
-}
-
-/* conn_send's rare case, out of line so that the common path (a push
- * and a flag) stays small enough to inline well into the room's loop. */
-#if defined(__GNUC__)
-__attribute__((noinline))
-#endif
-static void send_over_limit(struct conn *c, struct msg *m)
-{
-	if (over_limit_after_write(c, m->len)) {
-		/* Dropping lines would silently corrupt the stream; the only
-		 * honest choice left is to disconnect. */
-		doom(c, "slow consumer: output queue full");
-	} else if (outq_push(&c->out, m) == -1)
-		doom(c, "out of memory");
-	schedule_flush(c);
+	return exceeds_queue(c, more);
 }
 
 void conn_send(struct conn *c, struct msg *m)
@@ -261,13 +253,11 @@ void conn_send(struct conn *c, struct msg *m)
 		schedule_flush(c);
 		return;
 	}
-	/* Under max_queue, or an empty queue (which takes any one line):
-	 * nothing to write or decide before queueing. */
-	if (c->out.bytes > 0 && c->out.bytes + m->len > conf_of(c)->max_queue) {
-		send_over_limit(c, m);
-		return;
-	}
-	if (outq_push(&c->out, m) == -1)
+	if (exceeds_queue(c, m->len) && over_limit_after_write(c, m->len)) {
+		/* Dropping lines would silently corrupt the stream; the only
+		 * honest choice left is to disconnect. */
+		doom(c, "slow consumer: output queue full");
+	} else if (outq_push(&c->out, m) == -1)
 		doom(c, "out of memory");
 	schedule_flush(c);
 }
