@@ -80,7 +80,6 @@ struct cluster {
 	uint64_t outage_dropped;
 	bool outage_logged, full_logged, script_logged;
 	bool was_up;		/* the publish link has been up before */
-	bool hooked;		/* its metrics are in figures (the one hook) */
 };
 
 static const char claim_script[] =
@@ -845,38 +844,33 @@ static const struct rlink_ops sub_ops = { sub_up, sub_down };
 
 /* ---- metrics (SPEC 17) ----------------------------------------------- */
 
-static int fam(struct buffer *out, const char *name, const char *type, const char *help)
-{
-	return figures_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
 /* The chatd_cluster_* families, after the daemon's own. */
 static int cluster_figures(struct buffer *out, void *arg)
 {
 	const struct cluster *cl = arg;
 	const struct cluster_stats *st = &cl->st;
 
-	return fam(out, "chatd_cluster_up", "gauge",
+	return figures_family(out, "chatd_cluster_up", "gauge",
 	    "1 when both links to Redis are connected, else 0.") |
 	    figures_printf(out, "chatd_cluster_up %d\n", st->up ? 1 : 0) |
-	    fam(out, "chatd_cluster_published_total", "counter",
+	    figures_family(out, "chatd_cluster_published_total", "counter",
 	    "Local events published to the other nodes (one PUBLISH each).") |
 	    figures_printf(out, "chatd_cluster_published_total %llu\n",
 	    (unsigned long long)st->published) |
-	    fam(out, "chatd_cluster_received_total", "counter",
+	    figures_family(out, "chatd_cluster_received_total", "counter",
 	    "Events of other nodes delivered to this node's members.") |
 	    figures_printf(out, "chatd_cluster_received_total %llu\n",
 	    (unsigned long long)st->received) |
-	    fam(out, "chatd_cluster_dropped_total", "counter",
+	    figures_family(out, "chatd_cluster_dropped_total", "counter",
 	    "Local events not sent to the other nodes, by reason.") |
 	    figures_printf(out, "chatd_cluster_dropped_total{reason=\"redis_down\"} %llu\n"
 	    "chatd_cluster_dropped_total{reason=\"queue_full\"} %llu\n",
 	    (unsigned long long)st->dropped_down, (unsigned long long)st->dropped_full) |
-	    fam(out, "chatd_cluster_bad_payloads_total", "counter",
+	    figures_family(out, "chatd_cluster_bad_payloads_total", "counter",
 	    "Messages from Redis that were not a valid event.") |
 	    figures_printf(out, "chatd_cluster_bad_payloads_total %llu\n",
 	    (unsigned long long)st->bad_payloads) |
-	    fam(out, "chatd_cluster_link_losses_total", "counter",
+	    figures_family(out, "chatd_cluster_link_losses_total", "counter",
 	    "Connections to Redis (publish or subscribe link) lost.") |
 	    figures_printf(out, "chatd_cluster_link_losses_total %llu\n",
 	    (unsigned long long)st->reconnects);
@@ -991,7 +985,6 @@ struct cluster *cluster_new(struct selector *sel, const struct cluster_conf *con
 		goto fail;
 	selector_timer_arm(cl->beat, beat_period(cl));
 	figures_set_hook(cluster_figures, cl);
-	cl->hooked = true;
 	return cl;
 fail:
 	cluster_free(cl);
@@ -1002,8 +995,7 @@ void cluster_free(struct cluster *cl)
 {
 	if (cl == NULL)
 		return;
-	if (cl->hooked)
-		figures_set_hook(NULL, NULL);
+	figures_set_hook(NULL, NULL);	/* the one cluster's, or none yet */
 	/* Pending replies run now (nick claims answer), while cl is whole. */
 	rlink_free(cl->pub);
 	cl->pub = NULL;

@@ -285,7 +285,7 @@ int figures_label(struct buffer *out, const char *s)
 	return r;
 }
 
-static int family(struct buffer *out, const char *name, const char *type, const char *help)
+int figures_family(struct buffer *out, const char *name, const char *type, const char *help)
 {
 	return figures_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
@@ -339,20 +339,20 @@ static int render_listeners(const struct figures *f, struct buffer *out)
 	int r = 0;
 
 	for (size_t k = 0; k < sizeof(listener_families) / sizeof(listener_families[0]); k++) {
-		r |= family(out, listener_families[k].name, listener_families[k].type,
+		r |= figures_family(out, listener_families[k].name, listener_families[k].type,
 		    listener_families[k].help);
 		for (size_t i = 0; i < f->nlisteners; i++)
 			r |= listener_sample(out, listener_families[k].name, &f->listeners[i],
 			    NULL, lfield(&f->listeners[i], listener_families[k].field));
 	}
-	r |= family(out, "chatd_connections_rejected_total", "counter",
+	r |= figures_family(out, "chatd_connections_rejected_total", "counter",
 	    "Newcomers or datagrams turned away, by reason.");
 	for (size_t i = 0; i < f->nlisteners; i++)
 		for (int k = 0; k < REJECT_KINDS; k++)
 			r |= listener_sample(out, "chatd_connections_rejected_total",
 			    &f->listeners[i], reject_names[k],
 			    (double)f->listeners[i].stats.rejected[k]);
-	r |= family(out, "chatd_disconnects_total", "counter",
+	r |= figures_family(out, "chatd_disconnects_total", "counter",
 	    "Connections ended, by reason.");
 	for (size_t i = 0; i < f->nlisteners; i++)
 		for (int k = 0; k < CLOSE_KINDS; k++)
@@ -363,13 +363,13 @@ static int render_listeners(const struct figures *f, struct buffer *out)
 
 static int render_rooms(const struct figures *f, struct buffer *out)
 {
-	int r = family(out, "chatd_room_members", "gauge", "Members of the room.");
+	int r = figures_family(out, "chatd_room_members", "gauge", "Members of the room.");
 
 	for (size_t i = 0; i < f->nrooms; i++)
 		r |= figures_printf(out, "chatd_room_members{room=\"") |
 		    figures_label(out, f->rooms[i].name) |
 		    figures_printf(out, "\"} %u\n", f->rooms[i].members);
-	r |= family(out, "chatd_deliveries_total", "counter",
+	r |= figures_family(out, "chatd_deliveries_total", "counter",
 	    "Messages queued to the room's members (one per member per line).");
 	for (size_t i = 0; i < f->nrooms; i++)
 		r |= figures_printf(out, "chatd_deliveries_total{room=\"") |
@@ -387,18 +387,18 @@ static int render_daemon(const struct figures *f, struct buffer *out)
 	const char *tls = "no";
 #endif
 
-	return family(out, "chatd_build_info", "gauge",
+	return figures_family(out, "chatd_build_info", "gauge",
 	    "Always 1; the labels say what was built.") |
 	    figures_printf(out, "chatd_build_info{version=\"%s\",selector=\"%s\",tls=\"%s\"} 1\n",
 	    PACKAGE_VERSION, selector_backend_name(), tls) |
-	    family(out, "chatd_start_time_seconds", "gauge",
+	    figures_family(out, "chatd_start_time_seconds", "gauge",
 	    "When the daemon started, in seconds since the epoch.") |
 	    figures_printf(out, "chatd_start_time_seconds %.3f\n", d->start_time) |
-	    family(out, "chatd_reloads_total", "counter", "Configuration reloads, by result.") |
+	    figures_family(out, "chatd_reloads_total", "counter", "Configuration reloads, by result.") |
 	    figures_printf(out, "chatd_reloads_total{result=\"success\"} %llu\n"
 	    "chatd_reloads_total{result=\"failure\"} %llu\n",
 	    (unsigned long long)d->reloads_ok, (unsigned long long)d->reloads_failed) |
-	    family(out, "chatd_config_last_reload_success_timestamp_seconds", "gauge",
+	    figures_family(out, "chatd_config_last_reload_success_timestamp_seconds", "gauge",
 	    "When the configuration was last loaded, in seconds since the epoch.") |
 	    figures_printf(out, "chatd_config_last_reload_success_timestamp_seconds %.3f\n",
 	    d->last_reload_ok);
@@ -408,15 +408,15 @@ static int render_process(const struct figures *f, struct buffer *out)
 {
 	if (!f->have_process)
 		return 0;	/* no /proc: the families are left out, not faked */
-	return family(out, "process_resident_memory_bytes", "gauge",
+	return figures_family(out, "process_resident_memory_bytes", "gauge",
 	    "Resident memory size in bytes.") |
 	    figures_printf(out, "process_resident_memory_bytes %.17g\n", f->rss_bytes) |
-	    family(out, "process_open_fds", "gauge", "Number of open file descriptors.") |
+	    figures_family(out, "process_open_fds", "gauge", "Number of open file descriptors.") |
 	    figures_printf(out, "process_open_fds %ld\n", f->open_fds) |
-	    family(out, "process_cpu_seconds_total", "counter",
+	    figures_family(out, "process_cpu_seconds_total", "counter",
 	    "Total user and system CPU time spent in seconds.") |
 	    figures_printf(out, "process_cpu_seconds_total %.2f\n", f->cpu_seconds) |
-	    family(out, "process_start_time_seconds", "gauge",
+	    figures_family(out, "process_start_time_seconds", "gauge",
 	    "Start time of the process since unix epoch in seconds.") |
 	    figures_printf(out, "process_start_time_seconds %.2f\n", f->process_start);
 }

@@ -69,6 +69,8 @@ void figures_set_hook(figures_hook_fn *fn, void *arg);
 /* Appends printf-style text to out (for hooks); -1 when out of memory. */
 int figures_printf(struct buffer *out, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Appends a family's # HELP and # TYPE lines. */
+int figures_family(struct buffer *out, const char *name, const char *type, const char *help);
 /* Appends s as a label value, escaped as the text format wants. */
 int figures_label(struct buffer *out, const char *s);
 
