@@ -118,12 +118,40 @@ static void to_client(struct conn *c, struct msg *m)
 #define notice(c, ...) to_client((c), msg_notice(__VA_ARGS__))
 
 /* One local event for the other nodes: one publish, whatever the room. */
-static void relay_out(const struct conn *c, enum relay_kind kind, bool announce,
-    const char *text, size_t textlen)
+static void publish(const char *room, enum relay_kind kind, bool announce,
+    const char *name, size_t namelen, const char *text, size_t textlen)
 {
 	if (relay != NULL)
-		relay->publish(relay->arg, c->room->name, kind, announce, c->name,
-		    c->namelen, text, textlen);
+		relay->publish(relay->arg, room, kind, announce, name, namelen, text, textlen);
+}
+
+/* An event as the members see it, the same whether it happened here or
+ * on another node: "NAME: TEXT", "* NAME TEXT" or a notice. */
+static struct msg *event_msg(enum relay_kind kind, const char *name, size_t namelen,
+    const char *text, size_t textlen)
+{
+	int nl = (int)namelen, tl = (int)textlen;
+
+	switch (kind) {
+	case RELAY_MESSAGE:
+		return msg_build((struct iovec[]){ { (void *)name, namelen },
+		    { ": ", 2 }, { (void *)text, textlen } }, 3);
+	case RELAY_ME:
+		return msg_build((struct iovec[]){ { "* ", 2 }, { (void *)name, namelen },
+		    { " ", 1 }, { (void *)text, textlen } }, 4);
+	case RELAY_JOIN:
+		return msg_notice("%.*s joined", nl, name);
+	case RELAY_LEAVE:
+		return msg_notice("%.*s left", nl, name);
+	case RELAY_NICK:
+		return msg_notice("%.*s is now known as %.*s", nl, name, tl, text);
+	}
+	return NULL;
+}
+
+static bool has_line_break(const char *s, size_t n)
+{
+	return n > 0 && (memchr(s, '\n', n) != NULL || memchr(s, '\r', n) != NULL);
 }
 
 void chat_set_relay(const struct relay *r)
@@ -150,38 +178,16 @@ void chat_remote_event(const char *room, enum relay_kind kind, bool announce,
     const char *text, size_t textlen)
 {
 	struct room *r = room_find(room);
-	struct msg *m = NULL;
-	int nl = (int)namelen, tl = (int)textlen;
+	struct msg *m;
 
 	(void)node;
 	if (r == NULL || r->first == NULL || namelen > 255 || textlen > 1u << 20 ||
-	    memchr(name, '\n', namelen) != NULL || memchr(name, '\r', namelen) != NULL ||
-	    (textlen > 0 && (memchr(text, '\n', textlen) != NULL ||
-	    memchr(text, '\r', textlen) != NULL)))
+	    has_line_break(name, namelen) || has_line_break(text, textlen))
 		return;
-	switch (kind) {
-	case RELAY_MESSAGE:
-		m = msg_build((struct iovec[]){ { (void *)name, namelen },
-		    { ": ", 2 }, { (void *)text, textlen } }, 3);
-		break;
-	case RELAY_ME:
-		m = msg_build((struct iovec[]){ { "* ", 2 }, { (void *)name, namelen },
-		    { " ", 1 }, { (void *)text, textlen } }, 4);
-		break;
-	case RELAY_JOIN:
-		if (announce)
-			m = msg_notice("%.*s joined", nl, name);
-		break;
-	case RELAY_LEAVE:
-		if (announce)
-			m = msg_notice("%.*s left", nl, name);
-		break;
-	case RELAY_NICK:
-		if (announce)
-			m = msg_notice("%.*s is now known as %.*s", nl, name, tl, text);
-		break;
-	}
-	if (m == NULL)
+	/* Notices only where the other node showed them (announce). */
+	if (kind != RELAY_MESSAGE && kind != RELAY_ME && !announce)
+		return;
+	if ((m = event_msg(kind, name, namelen, text, textlen)) == NULL)
 		return;
 	room_broadcast(r, m);
 	msg_unref(m);
@@ -249,11 +255,9 @@ void chat_join(struct conn *c)
 	struct room *r = c->ep->proto_state;
 
 	send_motd(c);
-	if (relay != NULL)
-		relay->publish(relay->arg, r->name, RELAY_JOIN, c->ep->conf->announce,
-		    c->name, c->namelen, NULL, 0);
+	publish(r->name, RELAY_JOIN, c->ep->conf->announce, c->name, c->namelen, NULL, 0);
 	if (c->ep->conf->announce) {
-		struct msg *m = msg_notice("%s joined", c->name);
+		struct msg *m = event_msg(RELAY_JOIN, c->name, c->namelen, NULL, 0);
 
 		if (m != NULL) {
 			room_broadcast(r, m);
@@ -303,13 +307,11 @@ void chat_leave(struct conn *c)
 			k->c = NULL;
 	/* The other nodes hear of it even at shutdown (their members did
 	 * not all leave at once). */
-	if (relay != NULL)
-		relay->publish(relay->arg, r->name, RELAY_LEAVE, c->ep->conf->announce,
-		    c->name, c->namelen, NULL, 0);
+	publish(r->name, RELAY_LEAVE, c->ep->conf->announce, c->name, c->namelen, NULL, 0);
 	/* At shutdown everyone leaves at once: N clients would get N-1
 	 * notices each before the one that matters. */
 	if (c->ep->conf->announce && !c->ep->pool->stopping)
-		to_room(c, msg_notice("%s left", c->name));
+		to_room(c, event_msg(RELAY_LEAVE, c->name, c->namelen, NULL, 0));
 	room_put(r);
 	c->room = NULL;
 }
@@ -402,10 +404,8 @@ static void rename_member(struct conn *c, const char *arg, size_t n)
 		    log_escape(old, strlen(old), e1, sizeof(e1)),
 		    log_escape(c->name, c->namelen, e2, sizeof(e2)));
 	}
-	if (relay != NULL)
-		relay->publish(relay->arg, c->room->name, RELAY_NICK, true, old,
-		    strlen(old), c->name, c->namelen);
-	to_room(c, msg_notice("%s is now known as %s", old, c->name));
+	publish(c->room->name, RELAY_NICK, true, old, strlen(old), c->name, c->namelen);
+	to_room(c, event_msg(RELAY_NICK, old, strlen(old), c->name, c->namelen));
 }
 
 void chat_nick_claimed(void *token, bool granted)
@@ -541,9 +541,8 @@ static void cmd_me(struct conn *c, const char *arg, size_t n)
 		notice(c, "error: usage: /me TEXT");
 		return;
 	}
-	relay_out(c, RELAY_ME, false, arg, n);
-	to_room(c, msg_build((struct iovec[]){ { "* ", 2 },
-	    { c->name, c->namelen }, { " ", 1 }, { (void *)arg, n } }, 4));
+	publish(c->room->name, RELAY_ME, false, c->name, c->namelen, arg, n);
+	to_room(c, event_msg(RELAY_ME, c->name, c->namelen, arg, n));
 }
 
 static void cmd_help(struct conn *c, const char *arg, size_t n)
@@ -621,9 +620,8 @@ void chat_line(struct conn *c, const char *line, size_t n)
 		run_command(c, line, n);
 		return;
 	}
-	relay_out(c, RELAY_MESSAGE, false, line, n);
-	to_room(c, msg_build((struct iovec[]){ { c->name, c->namelen },
-	    { ": ", 2 }, { (void *)line, n } }, 3));
+	publish(c->room->name, RELAY_MESSAGE, false, c->name, c->namelen, line, n);
+	to_room(c, event_msg(RELAY_MESSAGE, c->name, c->namelen, line, n));
 }
 
 static bool takes_input(const struct conn *c)
