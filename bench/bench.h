@@ -59,6 +59,8 @@ int ms_until(uint64_t now, uint64_t deadline, int cap);
 extern pid_t alarm_child;
 void set_budget(double seconds);
 rlim_t raise_nofile(void);
+unsigned uarg(const char *name, const char *v, unsigned lo, unsigned hi);
+double darg(const char *name, const char *v, double lo, double hi);
 
 /* one file per mode: each checks its own options, runs, prints its JSON
  * line and returns the exit status */

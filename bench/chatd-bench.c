@@ -83,25 +83,6 @@ static void usage(FILE *f)
 "Output: one JSON line on stdout, a summary on stderr.\n", f);
 }
 
-static unsigned uarg(const char *name, const char *v, unsigned lo, unsigned hi)
-{
-	char *end;
-	errno = 0;
-	unsigned long x = strtoul(v, &end, 10);
-	if (errno || *end || end == v || x < lo || x > hi)
-		die("%s: expected an integer from %u to %u, got '%s'", name, lo, hi, v);
-	return (unsigned)x;
-}
-
-static double darg(const char *name, const char *v, double lo, double hi)
-{
-	char *end;
-	double x = strtod(v, &end);
-	if (*end || end == v || !(x >= lo && x <= hi))
-		die("%s: expected a number from %g to %g, got '%s'", name, lo, hi, v);
-	return x;
-}
-
 enum {
 	OPT_HOST = 256, OPT_PORT, OPT_CONNS, OPT_SIZE, OPT_PIPE, OPT_DUR, OPT_WARM,
 	OPT_CLIENTS, OPT_SENDERS, OPT_NEVER, OPT_WINDOW, OPT_RATE, OPT_FMT,

@@ -119,25 +119,6 @@ static void usage(FILE *f)
 "The server must echo what it gets.  One JSON line on stdout.\n", f);
 }
 
-static unsigned uarg(const char *name, const char *v, unsigned lo, unsigned hi)
-{
-	char *end;
-	errno = 0;
-	unsigned long x = strtoul(v, &end, 10);
-	if (errno || *end || end == v || x < lo || x > hi)
-		die("%s: expected an integer from %u to %u, got '%s'", name, lo, hi, v);
-	return (unsigned)x;
-}
-
-static double darg(const char *name, const char *v, double lo, double hi)
-{
-	char *end;
-	double x = strtod(v, &end);
-	if (*end || end == v || !(x >= lo && x <= hi))
-		die("%s: expected a number from %g to %g, got '%s'", name, lo, hi, v);
-	return x;
-}
-
 static const char *ssl_reason(void)
 {
 	static char buf[160];

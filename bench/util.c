@@ -93,3 +93,23 @@ rlim_t raise_nofile(void)
 	getrlimit(RLIMIT_NOFILE, &rl);
 	return rl.rlim_cur;
 }
+
+/* An option's value as an integer or a number within bounds, else die. */
+unsigned uarg(const char *name, const char *v, unsigned lo, unsigned hi)
+{
+	char *end;
+	errno = 0;
+	unsigned long x = strtoul(v, &end, 10);
+	if (errno || *end || end == v || x < lo || x > hi)
+		die("%s: expected an integer from %u to %u, got '%s'", name, lo, hi, v);
+	return (unsigned)x;
+}
+
+double darg(const char *name, const char *v, double lo, double hi)
+{
+	char *end;
+	double x = strtod(v, &end);
+	if (*end || end == v || !(x >= lo && x <= hi))
+		die("%s: expected a number from %g to %g, got '%s'", name, lo, hi, v);
+	return x;
+}
